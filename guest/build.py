@@ -1,0 +1,174 @@
+"""Build the kobako guest: mruby 3.3.0 + our gem, compiled to a baked wasm32-wasi reactor.
+
+Steps, each skipped when its output is current:
+
+1. get mruby 3.3.0: ``--mruby-src DIR`` / ``$MRUBY_SRC``, else Debian's source package
+   (``apt-get source``), checked against a pinned sha256;
+2. extract it under ``build/guest`` and apply ``guest/patches/*.patch``;
+3. build ``libmruby.a`` with mruby's own rake, zig (PyPI ``ziglang``) as the compiler;
+4. link it (with our gem's ABI exports) into a stripped WASI reactor with a 1 MiB stack;
+5. bake the booted interpreter into the module (``guest/bake.py``) -> ``data/kobako.wasm``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+GUEST = Path(__file__).resolve().parent
+ROOT = GUEST.parent
+BUILD = ROOT / "build" / "guest"
+OUTPUT = ROOT / "data" / "kobako.wasm"
+
+MRUBY_VERSION = "3.3.0"
+MRUBY_DEBIAN_VERSION = "3.3.0-1"
+MRUBY_DEBIAN_SUITE = "trixie"
+MRUBY_TARBALL = f"mruby_{MRUBY_VERSION}.orig.tar.gz"
+MRUBY_SHA256 = "53088367e3d7657eb722ddfacb938f74aed1f8538b3717fe0b6eb8f58402af65"
+
+EH_FLAGS = ["-mllvm", "-wasm-enable-sjlj", "-mllvm", "-wasm-use-legacy-eh=false", "-mexception-handling"]
+STACK_BYTES = 1 << 20
+DEB_SRC_LIST = Path("/etc/apt/sources.list.d/kobako-deb-src.sources")
+
+
+def log(msg: str) -> None:
+    print(f"[guest] {msg}", flush=True)
+
+
+def run(cmd: list[str], **kw: object) -> None:
+    subprocess.run(cmd, check=True, **kw)  # type: ignore[call-overload]
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def ensure_deb_src() -> None:
+    """Add a deb-src entry for the suite that has mruby 3.3.0, using this machine's own mirror."""
+    if DEB_SRC_LIST.exists():
+        return
+    sources = Path("/etc/apt/sources.list.d/debian.sources")
+    text = sources.read_text() if sources.exists() else ""
+    uri = next((m for m in re.findall(r"^URIs:\s*(\S+)", text, re.M) if "security" not in m), None)
+    if uri is None:
+        legacy = Path("/etc/apt/sources.list")
+        found = re.findall(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)", legacy.read_text() if legacy.exists() else "", re.M)
+        uri = next((u for u in found if "security" not in u), None)
+    if uri is None:
+        sys.exit("no Debian apt source found to derive a deb-src entry from; pass --mruby-src DIR")
+    DEB_SRC_LIST.write_text(
+        f"Types: deb-src\nURIs: {uri}\nSuites: {MRUBY_DEBIAN_SUITE}\nComponents: main\n"
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    )
+    run(["apt-get", "update", "-qq"])
+
+
+def fetch_tarball() -> Path:
+    """Download Debian's mruby source tarball once and verify its pinned hash."""
+    dl = BUILD / "dl"
+    tarball = dl / MRUBY_TARBALL
+    if not tarball.exists():
+        dl.mkdir(parents=True, exist_ok=True)
+        ensure_deb_src()
+        log(f"apt-get source mruby={MRUBY_DEBIAN_VERSION}")
+        run(["apt-get", "source", "--download-only", f"mruby={MRUBY_DEBIAN_VERSION}"], cwd=dl)
+    digest = sha256_of(tarball)
+    if digest != MRUBY_SHA256:
+        tarball.unlink()
+        sys.exit(f"{tarball.name}: sha256 {digest} does not match the pinned {MRUBY_SHA256}")
+    return tarball
+
+
+def prepare_source(mruby_src: Path | None) -> Path:
+    """A patched mruby tree under build/guest, recreated when the source or a patch changes."""
+    patches = sorted((GUEST / "patches").glob("*.patch"))
+    stamp_text = "\n".join([str(mruby_src or MRUBY_SHA256)] + [sha256_of(p) for p in patches])
+    tree = BUILD / f"mruby-{MRUBY_VERSION}"
+    stamp = tree / ".kobako-stamp"
+    if stamp.exists() and stamp.read_text() == stamp_text:
+        return tree
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.rmtree(BUILD / "mruby-build", ignore_errors=True)
+    if mruby_src is not None:
+        log(f"copying mruby from {mruby_src}")
+        shutil.copytree(mruby_src, tree, ignore=shutil.ignore_patterns("build"))
+    else:
+        with tarfile.open(fetch_tarball()) as tar:
+            tar.extractall(BUILD, filter="data")
+    for patch in patches:
+        log(f"applying {patch.name}")
+        run(["patch", "-p1", "--forward", "--quiet", "-i", str(patch)], cwd=tree)
+    stamp.write_text(stamp_text)
+    return tree
+
+
+def zig_wrappers() -> dict[str, str]:
+    """Shell wrappers so mruby's rake can call zig's cc and ar as plain commands."""
+    bindir = BUILD / "bin"
+    bindir.mkdir(parents=True, exist_ok=True)
+    tools = {}
+    for tool in ("cc", "ar"):
+        path = bindir / f"zig-{tool}"
+        path.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ziglang {tool} "$@"\n')
+        path.chmod(0o755)
+        tools[tool] = str(path)
+    return tools
+
+
+def build_libmruby(tree: Path, tools: dict[str, str]) -> Path:
+    env = dict(
+        os.environ,
+        MRUBY_CONFIG=str(GUEST / "build_config.rb"),
+        MRUBY_BUILD_DIR=str(BUILD / "mruby-build"),
+        KOBAKO_CC=tools["cc"],
+        KOBAKO_AR=tools["ar"],
+    )
+    log("building libmruby.a (mruby rake + zig)")
+    run(["rake", f"-j{os.cpu_count() or 2}", "all"], cwd=tree, env=env, stdout=subprocess.DEVNULL)
+    return BUILD / "mruby-build" / "wasi" / "lib"
+
+
+def link_guest(libdir: Path, tools: dict[str, str]) -> Path:
+    """Link libmruby.a (our gem's ABI exports included) into a stripped WASI reactor."""
+    raw = BUILD / "kobako-raw.wasm"
+    # abi.o holds the exports; named explicitly, it is linked whether referenced or not
+    abi = BUILD / "mruby-build" / "wasi" / "mrbgems" / "mruby-kobako" / "src" / "abi.o"
+    cmd = [tools["cc"], "-target", "wasm32-wasi", *EH_FLAGS, str(abi), str(libdir / "libmruby.a")]
+    cmd += ["-mexec-model=reactor", "-O2", "-s", f"-Wl,-z,stack-size={STACK_BYTES}"]
+    cmd += ["-o", str(raw)]
+    log("linking the reactor")
+    run(cmd)
+    return raw
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mruby-src", type=Path, default=os.environ.get("MRUBY_SRC") or None)
+    parser.add_argument("--out", type=Path, default=OUTPUT)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(GUEST))
+    from bake import bake  # noqa: PLC0415 - guest/ is not a package
+
+    tools = zig_wrappers()
+    tree = prepare_source(args.mruby_src.resolve() if args.mruby_src else None)
+    libdir = build_libmruby(tree, tools)
+    raw = link_guest(libdir, tools)
+    log("baking the booted interpreter")
+    baked = bake(raw.read_bytes(), "kobako_boot")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_bytes(baked)
+    tmp.replace(args.out)
+    log(f"wrote {args.out} ({len(baked)} bytes)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+# mruby build configuration for the kobako guest.
+#
+# guest/build.py runs mruby's rake with MRUBY_CONFIG pointing here and with
+# KOBAKO_CC / KOBAKO_AR naming wrapper scripts around zig (PyPI `ziglang`).
+
+GUEST_DIR = File.expand_path(__dir__)
+
+# Every translation unit must use the same setjmp/longjmp lowering: mruby raises
+# Ruby exceptions with longjmp, which on wasm needs the exception-handling proposal.
+KOBAKO_EH_FLAGS = %w[-mllvm -wasm-enable-sjlj -mllvm -wasm-use-legacy-eh=false -mexception-handling]
+
+# Fidelity with CRuby: character-counting strings and 64-bit integers.
+KOBAKO_DEFINES = %w[MRB_UTF8_STRING MRB_INT64 MRB_NO_BOXING MRB_CALL_LEVEL_MAX=10000
+                    MRB_STR_LENGTH_MAX=0 MRB_ARY_LENGTH_MAX=0]
+
+# Pure gems only: nothing that reaches files, sockets, processes, sleep or exit.
+KOBAKO_GEMS = %w[
+  mruby-compiler mruby-error mruby-eval mruby-metaprog mruby-method mruby-binding
+  mruby-proc-binding mruby-array-ext mruby-hash-ext mruby-string-ext mruby-symbol-ext
+  mruby-numeric-ext mruby-object-ext mruby-kernel-ext mruby-class-ext mruby-compar-ext
+  mruby-proc-ext mruby-range-ext mruby-toplevel-ext mruby-enum-ext mruby-enumerator
+  mruby-enum-lazy mruby-enum-chain mruby-fiber mruby-catch mruby-struct mruby-data
+  mruby-sprintf mruby-pack mruby-math mruby-cmath mruby-rational mruby-complex
+  mruby-bigint mruby-set mruby-objectspace mruby-os-memsize mruby-random mruby-time
+]
+
+MRuby::Build.new('host') do |conf|
+  conf.toolchain :gcc
+  conf.gem core: 'mruby-bin-mrbc'
+end
+
+MRuby::CrossBuild.new('wasi') do |conf|
+  conf.toolchain :clang
+
+  conf.cc do |cc|
+    cc.command = ENV.fetch('KOBAKO_CC')
+    cc.flags = %w[-std=gnu99 -O2 -Wall -Wno-unused -target wasm32-wasi] + KOBAKO_EH_FLAGS
+    cc.defines += KOBAKO_DEFINES
+  end
+  conf.linker.command = ENV.fetch('KOBAKO_CC')
+  conf.archiver.command = ENV.fetch('KOBAKO_AR')
+
+  KOBAKO_GEMS.each { |name| conf.gem core: name }
+  conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako"
+
+end

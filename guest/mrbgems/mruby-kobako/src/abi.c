@@ -1,0 +1,215 @@
+/* The guest's ABI: the exports the host calls.
+ *
+ *   kobako_boot()               mrb_open; run once at build time, then baked in
+ *   kobako_alloc(n) -> ptr      room for a request
+ *   kobako_run(ptr, len) -> i64 runs one request; returns outcome ptr<<32 | len
+ *   kobako_abi_version() -> i32
+ *
+ * Request: msgpack [script (bin), stdout_limit, stderr_limit].
+ * Outcome: msgpack [status, body, stdout (bin), stderr (bin), stdout_truncated,
+ * stderr_truncated], where status 0 carries the value and status 1 carries
+ * [class name, message, backtrace] of the exception that ended the run.
+ * Every instance serves one run, so nothing here is ever freed or reset. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <mruby.h>
+#include <mruby/array.h>
+#include <mruby/compile.h>
+#include <mruby/error.h>
+#include <mruby/internal.h>
+#include <mruby/string.h>
+#include "kobako.h"
+
+/* clang 22 no longer defines the tag that wasm setjmp/longjmp throws. */
+__asm__(".globl __c_longjmp\n.tagtype __c_longjmp i32\n__c_longjmp:\n");
+
+#define KOBAKO_ABI_VERSION 1
+#define EXPORT(name) __attribute__((export_name(name)))
+
+enum { STATUS_VALUE = 0, STATUS_ERROR = 1 };
+
+static mrb_state *vm;
+
+EXPORT("kobako_boot") int32_t
+kobako_boot(void)
+{
+  vm = mrb_open();
+  return vm ? 0 : -1;
+}
+
+EXPORT("kobako_alloc") uint32_t
+kobako_alloc(uint32_t size)
+{
+  return (uint32_t)(uintptr_t)malloc(size ? size : 1);
+}
+
+EXPORT("kobako_abi_version") int32_t
+kobako_abi_version(void)
+{
+  return KOBAKO_ABI_VERSION;
+}
+
+typedef struct {
+  const uint8_t *request;
+  uint32_t request_len;
+  mrb_value value;
+  struct RObject *exc; /* the exception that ended the script, if any */
+} run_state;
+
+static mrb_value
+request_field(mrb_state *mrb, mrb_value req, mrb_int i, enum mrb_vtype type)
+{
+  mrb_value v = mrb_ary_entry(req, i);
+  if (mrb_type(v) != type) mrb_raise(mrb, E_ARGUMENT_ERROR, "malformed run request");
+  return v;
+}
+
+/* Runs inside mrb_protect_error: anything raised outside the VM lands there. */
+static mrb_value
+run_script(mrb_state *mrb, void *userdata)
+{
+  run_state *st = (run_state *)userdata;
+  kobako_codec_error err;
+  mrb_value req;
+  uint32_t used;
+
+  if (kobako_decode(mrb, st->request, st->request_len, &req, &used, &err) ||
+      !mrb_array_p(req) || RARRAY_LEN(req) < 3) {
+    mrb_raise(mrb, E_ARGUMENT_ERROR, "malformed run request");
+  }
+  mrb_value script = request_field(mrb, req, 0, MRB_TT_STRING);
+  mrb_value out_limit = request_field(mrb, req, 1, MRB_TT_INTEGER);
+  mrb_value err_limit = request_field(mrb, req, 2, MRB_TT_INTEGER);
+  kobako_output_reset((uint32_t)mrb_integer(out_limit), (uint32_t)mrb_integer(err_limit));
+
+  mrb_ccontext *cxt = mrb_ccontext_new(mrb);
+  mrb_ccontext_filename(mrb, cxt, "(eval)");
+  cxt->capture_errors = TRUE;
+  st->value = mrb_load_nstring_cxt(mrb, RSTRING_PTR(script), RSTRING_LEN(script), cxt);
+  if (mrb->exc) {
+    st->exc = mrb->exc;
+    mrb->exc = NULL;
+  }
+  return mrb_nil_value();
+}
+
+static mrb_value
+call_message(mrb_state *mrb, void *userdata)
+{
+  return mrb_funcall(mrb, *(mrb_value *)userdata, "message", 0);
+}
+
+/* [class name, message, backtrace]. The message comes from the exception's own
+ * #message, which the script may have redefined: a failure there falls back
+ * to the class name. */
+static mrb_value
+describe_exception(mrb_state *mrb, mrb_value exc)
+{
+  mrb_bool failed = FALSE;
+  mrb_value klass = mrb_str_new_cstr(mrb, mrb_obj_classname(mrb, exc));
+  mrb_value message = mrb_protect_error(mrb, call_message, &exc, &failed);
+  if (failed || !mrb_string_p(message)) message = klass;
+  mrb_value backtrace = mrb_exc_backtrace(mrb, exc);
+  if (!mrb_array_p(backtrace)) backtrace = mrb_ary_new(mrb);
+  mrb_value parts[3] = {klass, message, backtrace};
+  return mrb_ary_new_from_values(mrb, 3, parts);
+}
+
+static mrb_value
+codec_error_body(mrb_state *mrb, const kobako_codec_error *err)
+{
+  mrb_value parts[3] = {mrb_str_new_cstr(mrb, err->klass), mrb_str_new_cstr(mrb, err->message),
+                        mrb_ary_new(mrb)};
+  return mrb_ary_new_from_values(mrb, 3, parts);
+}
+
+static void
+put_stream(kobako_buf *out, int index)
+{
+  kobako_stream *s = kobako_stream_get(index);
+  uint32_t n = s->buf.len;
+  uint8_t head[5] = {0xc6, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+  kobako_buf_put(out, head, sizeof(head));
+  kobako_buf_put(out, s->buf.data, n);
+}
+
+typedef struct {
+  run_state *st;
+  kobako_buf *out;
+} outcome_args;
+
+static mrb_value
+encode_outcome(mrb_state *mrb, void *userdata)
+{
+  outcome_args *a = (outcome_args *)userdata;
+  kobako_codec_error err;
+  kobako_buf *out = a->out;
+  uint32_t mark = out->len;
+
+  kobako_buf_byte(out, 0x96);
+  if (a->st->exc) {
+    kobako_buf_byte(out, STATUS_ERROR);
+    if (kobako_encode(mrb, out, describe_exception(mrb, mrb_obj_value(a->st->exc)), &err)) {
+      mrb_raise(mrb, E_RUNTIME_ERROR, err.message);
+    }
+  }
+  else {
+    kobako_buf_byte(out, STATUS_VALUE);
+    if (kobako_encode(mrb, out, a->st->value, &err)) {
+      /* the value has no wire form: report that instead, as an error */
+      out->len = mark + 1;
+      kobako_buf_byte(out, STATUS_ERROR);
+      kobako_encode(mrb, out, codec_error_body(mrb, &err), &err);
+    }
+  }
+  return mrb_nil_value();
+}
+
+/* The body for when describing the outcome itself raised (out of memory, most
+ * likely): written byte by byte, with no Ruby allocation. */
+static void
+put_fallback_error(kobako_buf *out)
+{
+  static const char klass[] = "NoMemoryError";
+  static const char message[] = "failed to encode the run's outcome";
+  kobako_buf_byte(out, 0x96);
+  kobako_buf_byte(out, STATUS_ERROR);
+  kobako_buf_byte(out, 0x93);
+  kobako_buf_byte(out, 0xa0 | (sizeof(klass) - 1));
+  kobako_buf_put(out, klass, sizeof(klass) - 1);
+  kobako_buf_byte(out, 0xd9);
+  kobako_buf_byte(out, sizeof(message) - 1);
+  kobako_buf_put(out, message, sizeof(message) - 1);
+  kobako_buf_byte(out, 0x90);
+}
+
+static uint64_t
+pack_result(kobako_buf *b)
+{
+  if (b->failed) return 0; /* the host reads an empty outcome as out of memory */
+  return ((uint64_t)(uintptr_t)b->data << 32) | b->len;
+}
+
+EXPORT("kobako_run") uint64_t
+kobako_run(uint32_t request, uint32_t request_len)
+{
+  run_state st = {(const uint8_t *)(uintptr_t)request, request_len, mrb_nil_value(), NULL};
+  mrb_bool failed = FALSE;
+  kobako_buf out = {0};
+
+  mrb_value exc = mrb_protect_error(vm, run_script, &st, &failed);
+  if (failed) st.exc = mrb_obj_ptr(exc);
+
+  outcome_args args = {&st, &out};
+  exc = mrb_protect_error(vm, encode_outcome, &args, &failed);
+  if (failed || out.failed) {
+    out.len = 0;
+    out.failed = 0;
+    put_fallback_error(&out);
+  }
+  put_stream(&out, KOBAKO_STDOUT);
+  put_stream(&out, KOBAKO_STDERR);
+  kobako_buf_byte(&out, kobako_stream_get(KOBAKO_STDOUT)->truncated ? 0xc3 : 0xc2);
+  kobako_buf_byte(&out, kobako_stream_get(KOBAKO_STDERR)->truncated ? 0xc3 : 0xc2);
+  return pack_result(&out);
+}

@@ -1,0 +1,43 @@
+/* A growable byte buffer that records allocation failure instead of aborting,
+ * so the guest can still report an outcome when memory runs out. */
+#include <stdlib.h>
+#include <string.h>
+#include "kobako.h"
+
+static int
+buf_reserve(kobako_buf *b, uint32_t extra)
+{
+  uint64_t need = (uint64_t)b->len + extra;
+  if (b->failed) return 0;
+  if (need <= b->cap) return 1;
+  uint64_t cap = b->cap ? b->cap : 64;
+  while (cap < need) cap *= 2;
+  if (cap > UINT32_MAX) cap = UINT32_MAX;
+  if (cap < need) { b->failed = 1; return 0; }
+  uint8_t *p = realloc(b->data, (size_t)cap);
+  if (!p) { b->failed = 1; return 0; }
+  b->data = p;
+  b->cap = (uint32_t)cap;
+  return 1;
+}
+
+void
+kobako_buf_put(kobako_buf *b, const void *src, uint32_t n)
+{
+  if (n == 0 || !buf_reserve(b, n)) return;
+  memcpy(b->data + b->len, src, n);
+  b->len += n;
+}
+
+void
+kobako_buf_byte(kobako_buf *b, uint8_t byte)
+{
+  kobako_buf_put(b, &byte, 1);
+}
+
+void
+kobako_buf_free(kobako_buf *b)
+{
+  free(b->data);
+  memset(b, 0, sizeof(*b));
+}
