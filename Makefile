@@ -1,0 +1,45 @@
+# Every target sets up what it needs, idempotently, on a fresh Debian machine.
+PY      := .venv/bin/python
+STAMP   := .venv/.installed
+WASM    := data/kobako.wasm
+GUEST_SRC := $(shell find guest -type f -not -name '*.pyc' 2>/dev/null)
+
+.PHONY: run test lint bench guest conformance clean
+
+run: $(WASM)
+	$(PY) examples/demo.py
+
+test: $(WASM) lint
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks guest examples
+	$(PY) -m ruff format --check src tests benchmarks guest examples
+	$(PY) -m mypy
+
+bench: $(WASM)
+	$(PY) -m benchmarks
+
+conformance: $(WASM)
+	$(PY) -m benchmarks.conformance
+
+guest: $(WASM)
+
+$(WASM): $(STAMP) $(GUEST_SRC)
+	$(PY) guest/build.py
+
+# Build-time Debian packages: mruby's own build runs on ruby and rake; the
+# benchmarks build a native mruby with the system C compiler.
+.apt-stamp:
+	@command -v rake >/dev/null && command -v ruby >/dev/null && command -v patch >/dev/null \
+	  || (apt-get update -qq && apt-get install -y -qq ruby rake patch gcc)
+	@touch $@
+
+$(STAMP): pyproject.toml .apt-stamp
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf build data/*.wasm .venv .apt-stamp

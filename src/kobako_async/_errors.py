@@ -1,0 +1,59 @@
+"""The error tree. Every failed run raises exactly one of these.
+
+    KobakoError                   base of everything this library raises
+    ├── InvalidScriptError        the script argument itself is unusable (not run)
+    ├── SandboxError              the script failed: raised, did not compile, or
+    │                             returned a value with no wire form
+    └── TrapError                 the engine stopped the guest: wasm trap, stack
+        │                         overflow, or a guest that broke the ABI
+        └── TimeoutError          the run exceeded its wall-clock timeout
+
+Grouped by what the caller should do: a ``SandboxError`` is the script's fault and
+says why in Ruby terms (``klass``, ``message``, ``backtrace``); a ``TrapError`` means
+the guest was stopped from outside. Later issues add ``ServiceError`` (a Service
+raised and the script did not rescue it) beside them, and ``MemoryLimitError``
+under ``TrapError``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._sandbox import Execution
+
+__all__ = ["InvalidScriptError", "KobakoError", "SandboxError", "TimeoutError", "TrapError"]
+
+
+class KobakoError(Exception):
+    """Base class of every error kobako_async raises."""
+
+
+class InvalidScriptError(KobakoError, TypeError, ValueError):
+    """Raised by ``run`` when the script is not a ``str`` or contains a NUL byte."""
+
+
+class SandboxError(KobakoError):
+    """Raised when the script raised, failed to compile, or returned an unrepresentable value."""
+
+    def __init__(
+        self, klass: str, message: str, backtrace: list[str], execution: Execution
+    ) -> None:
+        super().__init__(f"{klass}: {message}")
+        self.klass = klass
+        self.message = message
+        self.backtrace = backtrace
+        self.execution = execution
+
+
+class TrapError(KobakoError):
+    """Raised when the guest trapped, overflowed its stack, or broke the ABI."""
+
+    def __init__(self, message: str, execution: Execution) -> None:
+        super().__init__(message)
+        self.execution = execution
+
+
+class TimeoutError(TrapError, builtins.TimeoutError):  # noqa: A001 - the point is the name
+    """Raised when a run exceeds its wall-clock ``timeout``."""

@@ -1,0 +1,290 @@
+"""The wasmtime layer: one Engine per process, the compiled Module cached on disk,
+and a fresh guest instance for every run.
+
+The hot path (`GuestRunner.run`) goes through wasmtime's C API rather than the
+friendly wrappers: `Func.__call__` re-reads the function type and boxes every value
+(~14 us a call) and `Instance.exports` builds an object per export (~37 us), while
+`wasmtime_func_call_unchecked` with a reused raw buffer costs ~2.4 us. A run is
+three crossings: instantiate, `kobako_alloc`, `kobako_run`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+WASM_ENV = "KOBAKO_WASM"
+CACHE_ENV = "KOBAKO_CACHE_DIR"
+ABI_VERSION = 1
+
+# Pooling allocator: instance slots are reused, and the first pages of each slot's
+# memory stay mapped between runs, so a fresh instance does not page-fault its way
+# through the booted heap again.
+POOL_INSTANCES = 128
+POOL_MAX_MEMORY_BYTES = 4 << 30
+POOL_KEEP_RESIDENT_BYTES = 4 << 20
+MAX_WASM_STACK_BYTES = 2 << 20
+EPOCH_TICK_S = 0.005
+
+WASI = "wasi_snapshot_preview1"
+WASI_EBADF = 8
+WASI_ENOSYS = 52
+
+_CACHE_MAGIC = b"kobako-module-v1\n"
+
+
+class GuestTrap(Exception):
+    """The guest trapped or broke the ABI; `code` is the wasmtime TrapCode, if any."""
+
+    def __init__(self, message: str, code: wasmtime.TrapCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class RawOutcome:
+    """What one guest run produced, before it is decoded."""
+
+    payload: bytes
+    memory_bytes: int
+
+
+def default_wasm_path() -> Path:
+    """``$KOBAKO_WASM``, else ``data/kobako.wasm`` of the source tree."""
+    env = os.environ.get(WASM_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "data" / "kobako.wasm"
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "kobako_async"
+
+
+def _engine_config() -> tuple[wasmtime.Config, str]:
+    """The one Engine configuration, and a string naming it for the cache key."""
+    config = wasmtime.Config()
+    config.wasm_exceptions = True  # mruby's setjmp/longjmp lowering needs it
+    config.epoch_interruption = True
+    config.max_wasm_stack = MAX_WASM_STACK_BYTES
+    pool = ffi.wasmtime_pooling_allocation_config_new()
+    ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pool, POOL_INSTANCES)
+    ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, POOL_INSTANCES)
+    ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, POOL_INSTANCES)
+    ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, POOL_MAX_MEMORY_BYTES)
+    ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(
+        pool, POOL_KEEP_RESIDENT_BYTES
+    )
+    ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
+    ffi.wasmtime_pooling_allocation_config_delete(pool)
+    key = f"exceptions,epoch,stack={MAX_WASM_STACK_BYTES},pool={POOL_MAX_MEMORY_BYTES}"
+    return config, key
+
+
+def _load_module(engine: wasmtime.Engine, wasm: bytes, config_key: str, cache: Path) -> Any:
+    """Deserialize the compiled module from the disk cache, or compile and store it.
+
+    The entry is keyed by the wasm's sha256, the wasmtime version and the engine
+    configuration. It carries a checksum of its own, so a torn or corrupt file is
+    recompiled instead of handed to the deserializer.
+    """
+    version = metadata.version("wasmtime")
+    key = hashlib.sha256(
+        hashlib.sha256(wasm).digest() + f"|{version}|{config_key}".encode()
+    ).hexdigest()
+    path = cache / f"{key}.cwasm"
+    try:
+        blob = path.read_bytes()
+        head, digest, body = blob[: len(_CACHE_MAGIC)], blob[len(_CACHE_MAGIC) : len(_CACHE_MAGIC) + 32], blob[len(_CACHE_MAGIC) + 32 :]
+        if head == _CACHE_MAGIC and hashlib.sha256(body).digest() == digest:
+            return wasmtime.Module.deserialize(engine, body)
+    except (OSError, wasmtime.WasmtimeError):
+        pass
+    module = wasmtime.Module(engine, wasm)
+    body = bytes(module.serialize())
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(_CACHE_MAGIC + hashlib.sha256(body).digest() + body)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs the next process a compile
+    return module
+
+
+class _EpochTicker:
+    """A daemon thread that advances the engine's epoch every EPOCH_TICK_S while runs need it."""
+
+    def __init__(self, engine: wasmtime.Engine) -> None:
+        self._engine = engine
+        self._users = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+
+    def acquire(self) -> None:
+        with self._lock:
+            self._users += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._tick, name="kobako-epoch", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+
+    def _tick(self) -> None:
+        while True:
+            with self._lock:
+                while self._users == 0:
+                    self._wake.wait()
+            time.sleep(EPOCH_TICK_S)
+            self._engine.increment_epoch()
+
+
+def _define_wasi_stubs(linker: wasmtime.Linker, module: wasmtime.Module) -> None:
+    """Satisfy the guest's WASI imports with calls that grant nothing.
+
+    The guest captures output itself, so no file descriptor carries data; the clock
+    reads as unavailable. Nothing of the host is reachable through these.
+    """
+    for imp in module.imports:
+        if imp.module != WASI or not isinstance(imp.type, wasmtime.FuncType):
+            raise RuntimeError(f"guest imports {imp.module}.{imp.name}, which kobako does not provide")
+        errno = WASI_ENOSYS if imp.name == "clock_time_get" else WASI_EBADF
+        linker.define_func(imp.module, imp.name or "", imp.type, lambda *_a, _e=errno: _e)
+
+
+class GuestRunner:
+    """The compiled guest, ready to instantiate. One per process; thread-safe."""
+
+    def __init__(self, wasm_path: Path | None = None, cache_dir: Path | None = None) -> None:
+        path = wasm_path or default_wasm_path()
+        try:
+            wasm = path.read_bytes()
+        except OSError as exc:
+            raise FileNotFoundError(
+                f"guest module not found at {path}: build it with `make guest`"
+                f" or point ${WASM_ENV} at one"
+            ) from exc
+        config, config_key = _engine_config()
+        self.engine = wasmtime.Engine(config)
+        self.module = _load_module(self.engine, wasm, config_key, cache_dir or default_cache_dir())
+        linker = wasmtime.Linker(self.engine)
+        _define_wasi_stubs(linker, self.module)
+        self._pre = linker.instantiate_pre(self.module)
+        self._ticker = _EpochTicker(self.engine)
+        self._names = tuple(
+            (ctypes.create_string_buffer(n, len(n)), len(n))
+            for n in (b"memory", b"kobako_alloc", b"kobako_run")
+        )
+        self._check_abi()
+
+    def _check_abi(self) -> None:
+        exports = {e.name for e in self.module.exports}
+        if "_initialize" in exports:
+            raise RuntimeError("guest module is not baked (it still exports _initialize)")
+        store = wasmtime.Store(self.engine)
+        store.set_epoch_deadline(1 << 40)
+        version = self._pre.instantiate(store).exports(store)["kobako_abi_version"]
+        assert isinstance(version, wasmtime.Func)
+        if version(store) != ABI_VERSION:
+            raise RuntimeError(f"guest ABI version {version(store)}, expected {ABI_VERSION}")
+
+    def run(self, request: bytes, timeout_s: float | None) -> RawOutcome:
+        """Run one request in a fresh instance. Raises GuestTrap on a trap or ABI breach."""
+        store = wasmtime.Store(self.engine)
+        ctx = store._context()
+        if timeout_s is None:
+            store.set_epoch_deadline(1 << 62)
+        else:
+            store.set_epoch_deadline(max(1, round(timeout_s / EPOCH_TICK_S)))
+            self._ticker.acquire()
+        try:
+            return self._run_in(ctx, request)
+        finally:
+            if timeout_s is not None:
+                self._ticker.release()
+            store.close()
+
+    def _run_in(self, ctx: Any, request: bytes) -> RawOutcome:
+        instance = ffi.wasmtime_instance_t()
+        trap = ctypes.POINTER(ffi.wasm_trap_t)()
+        error = ffi.wasmtime_instance_pre_instantiate(
+            self._pre.ptr(), ctx, ctypes.byref(instance), ctypes.byref(trap)
+        )
+        _raise_on_failure(error, trap)
+        memory, alloc, run = (self._export(ctx, instance, n) for n in self._names)
+        raw = (ffi.wasmtime_val_raw_t * 2)()
+
+        raw[0].i32 = len(request)
+        _call(ctx, alloc.of.func, raw)
+        ptr = raw[0].i32 & 0xFFFFFFFF
+        mem = ctypes.byref(memory.of.memory)
+        size = ffi.wasmtime_memory_data_size(ctx, mem)
+        if ptr == 0 or ptr + len(request) > size:
+            raise GuestTrap("guest returned an invalid request buffer")
+        ctypes.memmove(ctypes.addressof(ffi.wasmtime_memory_data(ctx, mem).contents) + ptr, request, len(request))
+
+        raw[0].i32 = ptr
+        raw[1].i32 = len(request)
+        _call(ctx, run.of.func, raw)
+        packed = raw[0].i64 & 0xFFFFFFFFFFFFFFFF
+        out_ptr, out_len = packed >> 32, packed & 0xFFFFFFFF
+        size = ffi.wasmtime_memory_data_size(ctx, mem)
+        if out_ptr == 0 or out_ptr + out_len > size:
+            raise GuestTrap("guest returned an invalid outcome (out of memory while reporting?)")
+        base = ctypes.addressof(ffi.wasmtime_memory_data(ctx, mem).contents)
+        return RawOutcome(ctypes.string_at(base + out_ptr, out_len), size)
+
+    def _export(self, ctx: Any, instance: Any, name: tuple[Any, int]) -> Any:
+        item = ffi.wasmtime_extern_t()
+        buf, size = name
+        if not ffi.wasmtime_instance_export_get(ctx, ctypes.byref(instance), buf, size, ctypes.byref(item)):
+            raise GuestTrap(f"guest does not export {buf.raw.decode()}")
+        return item
+
+
+def _call(ctx: Any, func: Any, raw: Any) -> None:
+    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    error = ffi.wasmtime_func_call_unchecked(ctx, ctypes.byref(func), raw, len(raw), ctypes.byref(trap))
+    _raise_on_failure(error, trap)
+
+
+def _raise_on_failure(error: Any, trap: Any) -> None:
+    if trap:
+        t = wasmtime.Trap._from_ptr(trap)
+        raise GuestTrap(t.message, t.trap_code)
+    if error:
+        raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(error)))
+
+
+_runner: GuestRunner | None = None
+_runner_lock = threading.Lock()
+
+
+def get_runner() -> GuestRunner:
+    """The process-wide GuestRunner, created on first use."""
+    global _runner
+    if _runner is None:
+        with _runner_lock:
+            if _runner is None:
+                _runner = GuestRunner()
+    return _runner
