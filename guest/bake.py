@@ -289,10 +289,7 @@ def bake(wasm: bytes, boot_export: str) -> bytes:
     synth = [(SYNTH + "memory", 2, 0)] + [
         (f"{SYNTH}global{i}", 3, imported_globals + i) for i in mutable
     ]
-    probe = [
-        (sid, encode_exports(exports + synth) if sid == EXPORT else p)
-        for sid, p in sections
-    ]
+    probe = [(sid, encode_exports(exports + synth) if sid == EXPORT else p) for sid, p in sections]
     memory, pages, values = run_boot(emit(probe), boot_export, mutable)
     if mem_max is not None and pages > mem_max:
         raise BakeError("booted memory exceeds the declared maximum")

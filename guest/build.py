@@ -33,7 +33,13 @@ MRUBY_DEBIAN_SUITE = "trixie"
 MRUBY_TARBALL = f"mruby_{MRUBY_VERSION}.orig.tar.gz"
 MRUBY_SHA256 = "53088367e3d7657eb722ddfacb938f74aed1f8538b3717fe0b6eb8f58402af65"
 
-EH_FLAGS = ["-mllvm", "-wasm-enable-sjlj", "-mllvm", "-wasm-use-legacy-eh=false", "-mexception-handling"]
+EH_FLAGS = [
+    "-mllvm",
+    "-wasm-enable-sjlj",
+    "-mllvm",
+    "-wasm-use-legacy-eh=false",
+    "-mexception-handling",
+]
 STACK_BYTES = 1 << 20
 DEB_SRC_LIST = Path("/etc/apt/sources.list.d/kobako-deb-src.sources")
 
@@ -59,7 +65,9 @@ def ensure_deb_src() -> None:
     uri = next((m for m in re.findall(r"^URIs:\s*(\S+)", text, re.M) if "security" not in m), None)
     if uri is None:
         legacy = Path("/etc/apt/sources.list")
-        found = re.findall(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)", legacy.read_text() if legacy.exists() else "", re.M)
+        found = re.findall(
+            r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)", legacy.read_text() if legacy.exists() else "", re.M
+        )
         uri = next((u for u in found if "security" not in u), None)
     if uri is None:
         sys.exit("no Debian apt source found to derive a deb-src entry from; pass --mruby-src DIR")

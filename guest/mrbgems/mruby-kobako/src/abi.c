@@ -1,7 +1,9 @@
 /* The guest's ABI: the exports the host calls.
  *
  *   kobako_boot()               mrb_open; run once at build time, then baked in
- *   kobako_alloc(n) -> ptr      room for a request
+ *   kobako_inbox() -> i64       ptr<<32 | size of a static request buffer, the
+ *                               same in every instance; small requests skip alloc
+ *   kobako_alloc(n) -> ptr      room for a larger request
  *   kobako_run(ptr, len) -> i64 runs one request; returns outcome ptr<<32 | len
  *   kobako_abi_version() -> i32
  *
@@ -34,7 +36,18 @@ EXPORT("kobako_boot") int32_t
 kobako_boot(void)
 {
   vm = mrb_open();
-  return vm ? 0 : -1;
+  if (!vm) return -1;
+  mrb_full_gc(vm); /* boot garbage would otherwise be copied into every instance */
+  return 0;
+}
+
+#define KOBAKO_INBOX_BYTES 16384
+static uint8_t inbox[KOBAKO_INBOX_BYTES];
+
+EXPORT("kobako_inbox") uint64_t
+kobako_inbox(void)
+{
+  return ((uint64_t)(uintptr_t)inbox << 32) | KOBAKO_INBOX_BYTES;
 }
 
 EXPORT("kobako_alloc") uint32_t
