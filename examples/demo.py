@@ -23,8 +23,10 @@ def main() -> None:
     print("stdout:", execution.stdout, sep="\n", end="")
     print("stderr:", execution.stderr, sep="\n", end="")
     print("value: ", execution.value)
-    print(f"usage:  {execution.usage.wall_time_s * 1e6:.0f} us, "
-          f"{execution.usage.memory_peak_bytes >> 10} KiB guest memory")
+    print(
+        f"usage:  {execution.usage.wall_time_s * 1e6:.0f} us, "
+        f"{execution.usage.memory_peak_bytes >> 10} KiB guest memory"
+    )
     try:
         sandbox.run('File.read("/etc/passwd")')
     except kobako_async.SandboxError as exc:

@@ -120,18 +120,21 @@ def _decode_outcome(payload: bytes, usage: Usage) -> Execution:
     """Turn the guest's outcome into an Execution, or raise the error it reports."""
     empty = Execution(None, "", "", False, False, usage)
     try:
-        outcome = unpack(payload)
-        status, body, out, err, out_cut, err_cut = outcome
-        execution = Execution(
-            body if status == _STATUS_VALUE else None,
-            _text(out),
-            _text(err),
-            bool(out_cut),
-            bool(err_cut),
-            usage,
-        )
+        status, body, out, err, out_cut, err_cut = unpack(payload)
+        if status not in (_STATUS_VALUE, _STATUS_ERROR):
+            raise ValueError(f"unknown status {status!r}")
+        if not isinstance(out, bytes) or not isinstance(err, bytes):
+            raise TypeError("output is not bytes")
     except (CodecError, ValueError, TypeError) as exc:
         raise TrapError(f"guest broke the ABI: malformed outcome ({exc})", empty) from exc
+    execution = Execution(
+        body if status == _STATUS_VALUE else None,
+        _text(out),
+        _text(err),
+        bool(out_cut),
+        bool(err_cut),
+        usage,
+    )
     if status == _STATUS_VALUE:
         return execution
     try:
