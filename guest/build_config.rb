@@ -10,8 +10,8 @@ GUEST_DIR = File.expand_path(__dir__)
 KOBAKO_EH_FLAGS = %w[-mllvm -wasm-enable-sjlj -mllvm -wasm-use-legacy-eh=false -mexception-handling]
 
 # Fidelity with CRuby: character-counting strings and 64-bit integers.
-KOBAKO_DEFINES = %w[MRB_UTF8_STRING MRB_INT64 MRB_NO_BOXING MRB_CALL_LEVEL_MAX=10000
-                    MRB_STR_LENGTH_MAX=0 MRB_ARY_LENGTH_MAX=0]
+KOBAKO_DEFINES = %w[MRB_UTF8_STRING MRB_INT64 MRB_NAN_BOXING MRB_CALL_LEVEL_MAX=10000
+                    MRB_ARY_NO_EMBED MRB_STR_LENGTH_MAX=0 MRB_ARY_LENGTH_MAX=0]
 
 # Pure gems only: nothing that reaches files, sockets, processes, sleep or exit.
 KOBAKO_GEMS = %w[
