@@ -9,9 +9,11 @@ import pytest
 from kobako_async import SandboxError, TrapError
 from kobako_async._codec import pack
 from kobako_async._guest import GuestRunner, default_wasm_path
-from kobako_async._sandbox import Usage, _decode_outcome
+from kobako_async._services import Dispatcher
+from kobako_async._sandbox import Usage, decode_outcome as _decode_outcome
 
-REQUEST = pack([b"6 * 7", 1024, 1024])
+REQUEST = pack([b"6 * 7", 1024, 1024, []])
+DISPATCH = Dispatcher({}, sync_only=True).dispatch
 
 
 def test_module_cache_is_written_and_reused(tmp_path: Path) -> None:
@@ -22,7 +24,7 @@ def test_module_cache_is_written_and_reused(tmp_path: Path) -> None:
     stamp = entries[0].stat().st_mtime_ns
     runner = GuestRunner(cache_dir=tmp_path)
     assert entries[0].stat().st_mtime_ns == stamp
-    assert b"\x2a" in runner.run(REQUEST, None).payload
+    assert b"\x2a" in runner.run(REQUEST, None, DISPATCH).payload
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
@@ -39,7 +41,7 @@ def test_corrupt_cache_entry_is_rebuilt(tmp_path: Path, damage: str) -> None:
         entry.write_bytes(b"not a module")
     runner = GuestRunner(cache_dir=tmp_path)
     assert entry.read_bytes() == blob
-    assert b"\x2a" in runner.run(REQUEST, None).payload
+    assert b"\x2a" in runner.run(REQUEST, None, DISPATCH).payload
 
 
 def test_missing_wasm_names_the_build_step(tmp_path: Path) -> None:
@@ -73,8 +75,8 @@ def test_baked_module_is_deterministic() -> None:
 def test_malformed_request_is_a_guest_error() -> None:
     """A request the guest cannot decode comes back as an error outcome, not a trap."""
     runner = GuestRunner()
-    for request in (b"\xc1", pack(["x"]), pack([1, 2, 3]), b"\x93\xc4\xff"):
-        payload = runner.run(request, None).payload
+    for request in (b"\xc1", pack(["x"]), pack([1, 2, 3, 4]), b"\x94\xc4\xff"):
+        payload = runner.run(request, None, DISPATCH).payload
         with pytest.raises(SandboxError, match="malformed run request"):
             _decode_outcome(payload, Usage(0.0, 0))
 

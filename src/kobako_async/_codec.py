@@ -11,6 +11,7 @@ Shared with the guest (``guest/mrbgems/mruby-kobako/src/codec.c``):
     String, other bytes       bin                    bytes
     Symbol                    ext 2, UTF-8 name      Symbol (a str subclass)
     Array / Hash              array / map            list / dict
+    Kobako::Handle            ext 3, uint32 id       the host object it stands for
 
 Python dict keys must be hashable, so an Array used as a Hash key arrives as a
 ``tuple`` and a Hash used as a key as a ``FrozenHash``.
@@ -24,6 +25,9 @@ import msgpack
 
 EXT_BIGINT = 1
 EXT_SYMBOL = 2
+EXT_HANDLE = 3
+MAX_DEPTH = 128
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class Symbol(str):
@@ -63,29 +67,127 @@ class CodecError(ValueError):
     """A payload that is not valid on the wire."""
 
 
-def _ext_hook(code: int, data: bytes) -> Any:
-    if code == EXT_BIGINT:
-        return int(data, 16)
-    if code == EXT_SYMBOL:
-        return Symbol(data.decode("utf-8"))
-    raise CodecError(f"unknown ext type {code}")
+class HandleTable:
+    """The per-run table of host objects the guest holds as Kobako::Handle ids."""
+
+    MAX_ID = 2**31 - 1
+
+    def __init__(self) -> None:
+        self._objects: dict[int, Any] = {}
+        self._ids: dict[int, int] = {}  # id(obj) -> handle id, so one object is one Handle
+        self._last = 0
+
+    def add(self, obj: Any) -> int:
+        """The Handle id for ``obj``. Raises HandleExhausted past MAX_ID."""
+        existing = self._ids.get(id(obj))
+        if existing is not None:
+            return existing
+        if self._last >= self.MAX_ID:
+            raise HandleExhausted(f"a run may hold at most {self.MAX_ID} Handles")
+        self._last += 1
+        self._objects[self._last] = obj
+        self._ids[id(obj)] = self._last
+        return self._last
+
+    def get(self, handle_id: int) -> Any:
+        """The object behind ``handle_id``. Raises StaleHandle when there is none."""
+        try:
+            return self._objects[handle_id]
+        except KeyError:
+            raise StaleHandle(handle_id) from None
 
 
-def unpack(payload: bytes) -> Any:
+class HandleExhausted(Exception):
+    """The run's Handle ids ran out."""
+
+
+class StaleHandle(Exception):
+    """A Handle id that names no object of this run."""
+
+
+def unpack(payload: bytes, handles: HandleTable | None = None) -> Any:
     """Decode one complete msgpack payload from the guest.
 
-    Raises CodecError on anything malformed, truncated, or followed by junk.
+    Handles resolve through ``handles``; with no table, a Handle is malformed.
+    Raises CodecError on anything malformed, truncated, or followed by junk, and
+    StaleHandle for a Handle id the table does not hold.
     """
+
+    def ext_hook(code: int, data: bytes) -> Any:
+        if code == EXT_BIGINT:
+            return int(data, 16)
+        if code == EXT_SYMBOL:
+            return Symbol(data.decode("utf-8"))
+        if code == EXT_HANDLE and handles is not None and len(data) == 4:
+            return handles.get(int.from_bytes(data, "big"))
+        raise CodecError(f"unknown ext type {code}")
+
     try:
         return msgpack.unpackb(
             payload,
             raw=False,
             strict_map_key=False,
-            ext_hook=_ext_hook,
+            ext_hook=ext_hook,
             object_pairs_hook=_pairs_hook,
         )
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise CodecError(str(exc)) from exc
+
+
+class WireError(ValueError):
+    """A host value that cannot be sent: nested too deep, or cyclic."""
+
+
+def to_wire(value: Any, handles: HandleTable | None, depth: int = 0) -> Any:
+    """Convert a host value to what ``pack`` sends; objects with no wire form become
+    Handles in ``handles`` (or raise WireError with no table)."""
+    kind = type(value)
+    if value is None or kind is bool or kind is float or kind is str or kind is bytes:
+        return value
+    if kind is int:
+        return value if INT64_MIN <= value <= INT64_MAX else _bigint(value)
+    if kind is Symbol:
+        return msgpack.ExtType(EXT_SYMBOL, value.encode("utf-8"))
+    if isinstance(value, (list, tuple, dict)):
+        if depth >= MAX_DEPTH:
+            raise WireError("value nested deeper than 128 levels (or cyclic)")
+        if isinstance(value, dict):
+            return {
+                to_wire_key(k, handles, depth + 1): to_wire(v, handles, depth + 1)
+                for k, v in value.items()
+            }
+        return [to_wire(v, handles, depth + 1) for v in value]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return to_wire(int(value), handles, depth)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if handles is None:
+        raise WireError(f"{kind.__name__} has no wire form")
+    return msgpack.ExtType(EXT_HANDLE, handles.add(value).to_bytes(4, "big"))
+
+
+def to_wire_key(key: Any, handles: HandleTable | None, depth: int) -> Any:
+    """Like to_wire, but hashable: arrays stay tuples."""
+    wired = to_wire(key, handles, depth)
+    return _freeze(wired)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return FrozenHash((k, _freeze(v)) for k, v in value.items())
+    return value
+
+
+def _bigint(value: int) -> msgpack.ExtType:
+    return msgpack.ExtType(EXT_BIGINT, format(value, "x").encode("ascii"))
 
 
 def pack(value: Any) -> bytes:

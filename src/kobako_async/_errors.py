@@ -3,16 +3,19 @@
     KobakoError                   base of everything this library raises
     ├── InvalidScriptError        the script argument itself is unusable (not run)
     ├── SandboxError              the script failed: raised, did not compile, or
-    │                             returned a value with no wire form
+    │   │                         returned a value with no wire form
+    │   └── HandleExhaustedError  the run made more than 2**31-1 Handles
+    ├── ServiceError              a Service raised and the script did not rescue it
+    │   ├── NoServiceError        the script called a missing or refused method/target
+    │   └── DisconnectedError     the script used a Handle that is not live
     └── TrapError                 the engine stopped the guest: wasm trap, stack
         │                         overflow, or a guest that broke the ABI
         └── TimeoutError          the run exceeded its wall-clock timeout
 
 Grouped by what the caller should do: a ``SandboxError`` is the script's fault and
-says why in Ruby terms (``klass``, ``message``, ``backtrace``); a ``TrapError`` means
-the guest was stopped from outside. Later issues add ``ServiceError`` (a Service
-raised and the script did not rescue it) beside them, and ``MemoryLimitError``
-under ``TrapError``.
+says why in Ruby terms (``klass``, ``message``, ``backtrace``); a ``ServiceError``
+points at the host side of a Service call; a ``TrapError`` means the guest was
+stopped from outside. ``MemoryLimitError`` joins ``TrapError`` with resource limits.
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._sandbox import Execution
 
-__all__ = ["InvalidScriptError", "KobakoError", "SandboxError", "TimeoutError", "TrapError"]
+__all__ = [
+    "DisconnectedError",
+    "HandleExhaustedError",
+    "InvalidScriptError",
+    "KobakoError",
+    "NoServiceError",
+    "SandboxError",
+    "ServiceError",
+    "TimeoutError",
+    "TrapError",
+]
 
 
 class KobakoError(Exception):
@@ -45,6 +58,32 @@ class SandboxError(KobakoError):
         self.message = message
         self.backtrace = backtrace
         self.execution = execution
+
+
+class HandleExhaustedError(SandboxError):
+    """Raised when a run's Handle ids (at most 2**31-1) ran out."""
+
+
+class ServiceError(KobakoError):
+    """Raised when a Service raised and the script did not rescue it.
+
+    ``klass`` is the Python exception's class name; ``__cause__`` is the exception
+    itself when the failing call was this run's.
+    """
+
+    def __init__(self, klass: str, message: str, execution: Execution) -> None:
+        super().__init__(f"{klass}: {message}")
+        self.klass = klass
+        self.message = message
+        self.execution = execution
+
+
+class NoServiceError(ServiceError):
+    """Raised when the script called a Service target or method that is missing or refused."""
+
+
+class DisconnectedError(ServiceError):
+    """Raised when the script used a Handle that is not live in its run."""
 
 
 class TrapError(KobakoError):

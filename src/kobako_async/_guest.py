@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import wasmtime
@@ -164,6 +165,83 @@ class _EpochTicker:
             self._engine.increment_epoch()
 
 
+Dispatch = Callable[[bytes], bytes]
+
+
+class _HostCalls:
+    """The guest's ``kobako`` imports, as unchecked host functions.
+
+    ``dispatch(call, call_len, out, out_cap) -> reply_len`` hands a Service call to
+    the current run's Dispatch and writes the reply into ``out`` when it fits;
+    otherwise ``take_reply(buf)`` copies it into a buffer the guest sized. The
+    current run lives in a thread-local: each thread runs one guest at a time.
+    """
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.dispatch_cb = ffi.wasmtime_func_unchecked_callback_t(self._dispatch)
+        self.take_reply_cb = ffi.wasmtime_func_unchecked_callback_t(self._take_reply)
+
+    def define(self, linker: wasmtime.Linker) -> None:
+        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+        for name, ty, cb in (
+            ("dispatch", wasmtime.FuncType([i32, i32, i32, i32], [i64]), self.dispatch_cb),
+            ("take_reply", wasmtime.FuncType([i32], []), self.take_reply_cb),
+        ):
+            module, field = b"kobako", name.encode()
+            error = ffi.wasmtime_linker_define_func_unchecked(
+                linker.ptr(), module, len(module), field, len(field), ty.ptr(), cb, None,
+                _NO_FINALIZER,
+            )
+            if error:
+                raise wasmtime.WasmtimeError._from_ptr(error)
+
+    def _memory(self, caller: Any) -> tuple[int, int]:
+        ctx = ffi.wasmtime_caller_context(caller)
+        memory = ctypes.byref(self.local.instance.memory)
+        base = ctypes.addressof(ffi.wasmtime_memory_data(ctx, memory).contents)
+        return base, ffi.wasmtime_memory_data_size(ctx, memory)
+
+    def _dispatch(self, _env: Any, caller: Any, raw: Any, _n: int) -> int:
+        try:
+            call_ptr, call_len = raw[0].i32 & 0xFFFFFFFF, raw[1].i32 & 0xFFFFFFFF
+            out_ptr, out_cap = raw[2].i32 & 0xFFFFFFFF, raw[3].i32 & 0xFFFFFFFF
+            base, size = self._memory(caller)
+            if call_ptr + call_len > size or out_ptr + out_cap > size:
+                return _new_trap("guest passed a service call outside its memory")
+            dispatch: Dispatch | None = self.local.dispatch
+            if dispatch is None:
+                return _new_trap("guest made a service call outside a run")
+            reply = dispatch(ctypes.string_at(base + call_ptr, call_len))
+            if len(reply) <= out_cap:
+                ctypes.memmove(base + out_ptr, reply, len(reply))
+            else:
+                self.local.pending = reply
+            raw[0].i64 = len(reply)
+            return 0
+        except BaseException as exc:  # never let an exception unwind through wasm
+            return _new_trap(f"service dispatch failed: {exc!r}")
+
+    def _take_reply(self, _env: Any, caller: Any, raw: Any, _n: int) -> int:
+        try:
+            reply: bytes | None = getattr(self.local, "pending", None)
+            self.local.pending = None
+            base, size = self._memory(caller)
+            out_ptr = raw[0].i32 & 0xFFFFFFFF
+            if reply is None or out_ptr + len(reply) > size:
+                return _new_trap("guest took a service reply it was not given")
+            ctypes.memmove(base + out_ptr, reply, len(reply))
+            return 0
+        except BaseException as exc:
+            return _new_trap(f"service reply failed: {exc!r}")
+
+
+def _new_trap(message: str) -> int:
+    data = message.encode()
+    trap = ffi.wasmtime_trap_new(data, len(data))
+    return ctypes.cast(trap, ctypes.c_void_p).value or 0
+
+
 def _define_wasi_stubs(linker: wasmtime.Linker, module: wasmtime.Module) -> None:
     """Satisfy the guest's WASI imports with calls that grant nothing.
 
@@ -171,6 +249,8 @@ def _define_wasi_stubs(linker: wasmtime.Linker, module: wasmtime.Module) -> None
     reads as unavailable. Nothing of the host is reachable through these.
     """
     for imp in module.imports:
+        if imp.module == "kobako":
+            continue
         if imp.module != WASI or not isinstance(imp.type, wasmtime.FuncType):
             raise RuntimeError(
                 f"guest imports {imp.module}.{imp.name}, which kobako does not provide"
@@ -207,6 +287,8 @@ class GuestRunner:
         self.module = _load_module(self.engine, wasm, config_key, cache_dir or default_cache_dir())
         linker = wasmtime.Linker(self.engine)
         _define_wasi_stubs(linker, self.module)
+        self._host = _HostCalls()
+        self._host.define(linker)
         self._pre = linker.instantiate_pre(self.module)
         self._engine_ptr = self.engine.ptr()
         self._inbox, self._inbox_size = self._check_abi()
@@ -244,9 +326,14 @@ class GuestRunner:
             ffi.wasmtime_store_delete(store)
             raise
 
-    def run(self, request: bytes, timeout_s: float | None) -> RawOutcome:
-        """Run one request in a fresh instance. Raises GuestTrap on a trap or ABI breach."""
+    def run(self, request: bytes, timeout_s: float | None, dispatch: Dispatch) -> RawOutcome:
+        """Run one request in a fresh instance, serving its Service calls with ``dispatch``.
+
+        Raises GuestTrap on a trap or ABI breach.
+        """
         inst = self._instantiate()
+        local = self._host.local
+        local.instance, local.dispatch, local.pending = inst, dispatch, None
         try:
             if timeout_s is None:
                 ffi.wasmtime_context_set_epoch_deadline(inst.ctx, 1 << 62)
@@ -259,6 +346,7 @@ class GuestRunner:
             finally:
                 self._ticker.release()
         finally:
+            local.instance = local.dispatch = local.pending = None
             # resets the pooled memory slot: about half of a `nil` run's time
             ffi.wasmtime_store_delete(inst.store)
 

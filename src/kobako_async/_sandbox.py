@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import wasmtime
 
-from ._codec import CodecError, pack, unpack
-from ._errors import InvalidScriptError, SandboxError, TimeoutError, TrapError
+from ._codec import CodecError, StaleHandle, pack, unpack
+from ._errors import (
+    DisconnectedError,
+    HandleExhaustedError,
+    InvalidScriptError,
+    KobakoError,
+    NoServiceError,
+    SandboxError,
+    ServiceError,
+    TimeoutError,
+    TrapError,
+)
 from ._guest import GuestTrap, get_runner
+from ._services import (
+    FILLABLE,
+    GUEST_DISCONNECTED,
+    GUEST_HANDLES_EXHAUSTED,
+    GUEST_NO_SERVICE,
+    GUEST_SERVICE_ERROR,
+    Dispatcher,
+    add_binding,
+    check_sync_service,
+    merge_run_bindings,
+)
 
 STDOUT_LIMIT_BYTES = 1 << 20
 STDERR_LIMIT_BYTES = 1 << 20
@@ -72,30 +94,57 @@ class Sandbox:
         self.stdout_limit = stdout_limit
         self.stderr_limit = stderr_limit
         self.timeout = timeout
+        self._bindings: dict[str, Any] = {}
         self._runner = get_runner()
 
-    def run(self, script: str) -> Execution:
+    def bind(self, path: str, obj: Any = FILLABLE) -> Sandbox:
+        """Expose ``obj`` to scripts as the constant ``path`` (``"KV::Lookup"``).
+
+        Bindings persist across runs. With no ``obj`` the path is declared
+        *fillable*: each run fills it through ``run(..., bind=...)``. Returns self.
+
+        Raises:
+            ValueError: ``path`` is malformed, or equal to, above or below a bound path.
+            TypeError: ``obj`` is an async function; bind those on a Pool.
+        """
+        check_sync_service(path, obj)
+        add_binding(self._bindings, path, obj)
+        return self
+
+    def run(self, script: str, *, bind: Mapping[str, Any] | None = None) -> Execution:
         """Run ``script`` and return its last expression's value and output.
+
+        ``bind`` fills fillable paths, or shadows bound ones, for this run only.
 
         Raises:
             InvalidScriptError: ``script`` is not a str, contains a NUL byte, or has
                 lone surrogates.
             SandboxError: the script raised, did not compile, or returned a value
                 with no wire form.
+            ServiceError: a Service raised and the script did not rescue it
+                (NoServiceError, DisconnectedError: see the error tree).
+            ValueError, TypeError: ``bind`` holds a bad path or an async service.
             TimeoutError: the run exceeded ``timeout``.
             TrapError: the guest trapped or broke the ABI.
         """
         source = _encode_script(script)
-        request = pack([source, self.stdout_limit, self.stderr_limit])
+        bindings = self._bindings
+        if bind:
+            for path, obj in bind.items():
+                check_sync_service(path, obj)
+            bindings = merge_run_bindings(bindings, bind)
+        dispatcher = Dispatcher(bindings, sync_only=True)
+        request = pack([source, self.stdout_limit, self.stderr_limit, list(bindings)])
         started = time.perf_counter()
         try:
-            raw = self._runner.run(request, self.timeout)
+            raw = self._runner.run(request, self.timeout, dispatcher.dispatch)
         except GuestTrap as exc:
             empty = Execution(None, "", "", False, False, Usage(time.perf_counter() - started, 0))
             if exc.code == wasmtime.TrapCode.INTERRUPT:
                 raise TimeoutError(f"run exceeded its timeout of {self.timeout} s", empty) from exc
             raise TrapError(f"guest trapped: {exc}", empty) from exc
-        return _decode_outcome(raw.payload, Usage(time.perf_counter() - started, raw.memory_bytes))
+        usage = Usage(time.perf_counter() - started, raw.memory_bytes)
+        return decode_outcome(raw.payload, usage, dispatcher)
 
 
 def _encode_script(script: object) -> bytes:
@@ -116,15 +165,20 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-def _decode_outcome(payload: bytes, usage: Usage) -> Execution:
+def decode_outcome(payload: bytes, usage: Usage, dispatcher: Dispatcher | None = None) -> Execution:
     """Turn the guest's outcome into an Execution, or raise the error it reports."""
     empty = Execution(None, "", "", False, False, usage)
+    handles = dispatcher.handles if dispatcher else None
     try:
-        status, body, out, err, out_cut, err_cut = unpack(payload)
+        status, body, out, err, out_cut, err_cut = unpack(payload, handles)
         if status not in (_STATUS_VALUE, _STATUS_ERROR):
             raise ValueError(f"unknown status {status!r}")
         if not isinstance(out, bytes) or not isinstance(err, bytes):
             raise TypeError("output is not bytes")
+    except StaleHandle as exc:
+        raise DisconnectedError(
+            "Disconnected", f"the run's value holds Handle #{exc.args[0]}, which is not live", empty
+        ) from None
     except (CodecError, ValueError, TypeError) as exc:
         raise TrapError(f"guest broke the ABI: malformed outcome ({exc})", empty) from exc
     execution = Execution(
@@ -138,14 +192,34 @@ def _decode_outcome(payload: bytes, usage: Usage) -> Execution:
     if status == _STATUS_VALUE:
         return execution
     try:
-        klass, message, backtrace = body
+        klass, message, backtrace = (_as_text(body[0]), _as_text(body[1]), body[2])
         lines = [_as_text(line) for line in backtrace]
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
         raise TrapError(f"guest broke the ABI: malformed error ({exc})", execution) from exc
     if len(lines) > BACKTRACE_LINES_MAX:
         keep = BACKTRACE_LINES_MAX // 2
         lines = [*lines[:keep], f"... {len(lines) - 2 * keep} levels...", *lines[-keep:]]
-    raise SandboxError(_as_text(klass), _as_text(message), lines, execution)
+    raise _script_error(klass, message, lines, execution, dispatcher)
+
+
+def _script_error(
+    klass: str, message: str, backtrace: list[str], execution: Execution, dispatcher: Dispatcher | None
+) -> KobakoError:
+    """The error for an exception that ended the script, by its Ruby class."""
+    if klass == GUEST_SERVICE_ERROR:
+        py_class, _, py_message = message.partition(": ")
+        error = ServiceError(py_class, py_message, execution)
+        cause = dispatcher.last_error if dispatcher else None
+        if cause is not None and type(cause).__name__ == py_class:
+            error.__cause__ = cause
+        return error
+    if klass == GUEST_NO_SERVICE:
+        return NoServiceError("NoMethodError", message, execution)
+    if klass == GUEST_DISCONNECTED:
+        return DisconnectedError("Disconnected", message, execution)
+    if klass == GUEST_HANDLES_EXHAUSTED:
+        return HandleExhaustedError(klass, message, backtrace, execution)
+    return SandboxError(klass, message, backtrace, execution)
 
 
 def _as_text(value: object) -> str:

@@ -33,7 +33,7 @@ void kobako_output_reset(uint32_t stdout_limit, uint32_t stderr_limit);
 #define KOBAKO_MAX_DEPTH 128
 
 /* msgpack ext type codes shared with the host (src/kobako_async/_codec.py). */
-enum { KOBAKO_EXT_BIGINT = 1, KOBAKO_EXT_SYMBOL = 2 };
+enum { KOBAKO_EXT_BIGINT = 1, KOBAKO_EXT_SYMBOL = 2, KOBAKO_EXT_HANDLE = 3 };
 
 /* Why an encode or decode failed: a Ruby exception class name and a message. */
 typedef struct {
@@ -48,6 +48,12 @@ int kobako_encode(mrb_state *mrb, kobako_buf *out, mrb_value v, kobako_codec_err
  * *used, or -1 with err filled. */
 int kobako_decode(mrb_state *mrb, const uint8_t *data, uint32_t len, mrb_value *out,
                   uint32_t *used, kobako_codec_error *err);
+
+/* Services (src/services.c). */
+void kobako_services_init(mrb_state *mrb, struct RClass *kobako);
+void kobako_bind_path(mrb_state *mrb, mrb_value path);
+mrb_value kobako_handle_new(mrb_state *mrb, uint32_t id);
+int kobako_handle_id(mrb_state *mrb, mrb_value v, uint32_t *id);
 
 /* Strict UTF-8 check, same acceptance as Python's bytes.decode("utf-8"). */
 int kobako_utf8_valid(const uint8_t *s, uint32_t n);

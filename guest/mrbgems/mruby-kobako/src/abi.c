@@ -7,7 +7,7 @@
  *   kobako_run(ptr, len) -> i64 runs one request; returns outcome ptr<<32 | len
  *   kobako_abi_version() -> i32
  *
- * Request: msgpack [script (bin), stdout_limit, stderr_limit].
+ * Request: msgpack [script (bin), stdout_limit, stderr_limit, [bound path...]].
  * Outcome: msgpack [status, body, stdout (bin), stderr (bin), stdout_truncated,
  * stderr_truncated], where status 0 carries the value and status 1 carries
  * [class name, message, backtrace] of the exception that ended the run.
@@ -87,13 +87,17 @@ run_script(mrb_state *mrb, void *userdata)
   uint32_t used;
 
   if (kobako_decode(mrb, st->request, st->request_len, &req, &used, &err) ||
-      !mrb_array_p(req) || RARRAY_LEN(req) < 3) {
+      !mrb_array_p(req) || RARRAY_LEN(req) < 4) {
     mrb_raise(mrb, E_ARGUMENT_ERROR, "malformed run request");
   }
   mrb_value script = request_field(mrb, req, 0, MRB_TT_STRING);
   mrb_value out_limit = request_field(mrb, req, 1, MRB_TT_INTEGER);
   mrb_value err_limit = request_field(mrb, req, 2, MRB_TT_INTEGER);
+  mrb_value paths = request_field(mrb, req, 3, MRB_TT_ARRAY);
   kobako_output_reset((uint32_t)mrb_integer(out_limit), (uint32_t)mrb_integer(err_limit));
+  for (mrb_int i = 0; i < RARRAY_LEN(paths); i++) {
+    kobako_bind_path(mrb, request_field(mrb, paths, i, MRB_TT_STRING));
+  }
 
   mrb_ccontext *cxt = mrb_ccontext_new(mrb);
   mrb_ccontext_filename(mrb, cxt, "(eval)");

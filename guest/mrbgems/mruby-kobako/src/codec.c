@@ -2,7 +2,8 @@
  *
  * nil/true/false, Integer (int64 inline, larger as ext BIGINT in base 16),
  * Float (float64), String (str when valid UTF-8, else bin), Symbol (ext
- * SYMBOL), Array and Hash. Anything else has no wire form. Encoding runs no
+ * SYMBOL), Array, Hash and Kobako::Handle (ext HANDLE, a host table id).
+ * Anything else has no wire form. Encoding runs no
  * Ruby code, so a script cannot intercept it; decoding trusts no length. */
 #include <stdio.h>
 #include <string.h>
@@ -188,6 +189,15 @@ enc_value(encoder *e, mrb_value v)
     e->depth--;
     return 0;
   }
+  case MRB_TT_CDATA: {
+    uint32_t id;
+    if (kobako_handle_id(mrb, v, &id)) {
+      char be[4] = {(char)(id >> 24), (char)(id >> 16), (char)(id >> 8), (char)id};
+      put_ext(b, KOBAKO_EXT_HANDLE, be, 4);
+      return 0;
+    }
+  }
+  /* fall through */
   default:
     return enc_fail(e, "TypeError", "%s has no wire form", mrb_obj_classname(mrb, v));
   }
@@ -322,6 +332,11 @@ dec_ext(decoder *d, uint8_t type, uint32_t n, mrb_value *out)
     *out = mrb_bint_new_str(d->mrb, (const char *)q, n, 16);
     return 0;
   }
+  case KOBAKO_EXT_HANDLE:
+    if (n != 4) return dec_fail(d, "bad handle");
+    *out = kobako_handle_new(d->mrb, ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) |
+                                         ((uint32_t)q[2] << 8) | q[3]);
+    return 0;
   default:
     return dec_fail(d, "unknown ext type");
   }

@@ -84,6 +84,7 @@ mrb_mruby_kobako_gem_init(mrb_state *mrb)
   mrb_undef_class_method(mrb, output, "new");
   new_stream(mrb, output, "$stdout", "STDOUT", stdout_write);
   new_stream(mrb, output, "$stderr", "STDERR", stderr_write);
+  kobako_services_init(mrb, kobako);
 }
 
 void
