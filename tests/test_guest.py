@@ -9,11 +9,12 @@ import pytest
 from kobako_async import SandboxError, TrapError
 from kobako_async._codec import pack
 from kobako_async._guest import GuestRunner, default_wasm_path
+from kobako_async._limits import Limits
+from kobako_async._sandbox import Usage, decode_outcome
 from kobako_async._services import Dispatcher
-from kobako_async._sandbox import Usage, decode_outcome as _decode_outcome
 
-REQUEST = pack([b"6 * 7", 1024, 1024, []])
-DISPATCH = Dispatcher({}, sync_only=True).dispatch
+REQUEST = pack([b"6 * 7", 1024, 1024, [], 0])
+DISPATCH = Dispatcher({}, Limits(), sync_only=True).dispatch
 
 
 def test_module_cache_is_written_and_reused(tmp_path: Path) -> None:
@@ -75,18 +76,24 @@ def test_baked_module_is_deterministic() -> None:
 def test_malformed_request_is_a_guest_error() -> None:
     """A request the guest cannot decode comes back as an error outcome, not a trap."""
     runner = GuestRunner()
-    for request in (b"\xc1", pack(["x"]), pack([1, 2, 3, 4]), b"\x94\xc4\xff"):
+    for request in (b"\xc1", pack(["x"]), pack([1, 2, 3, 4, 5]), b"\x95\xc4\xff"):
         payload = runner.run(request, None, DISPATCH).payload
         with pytest.raises(SandboxError, match="malformed run request"):
-            _decode_outcome(payload, Usage(0.0, 0))
+            decode_outcome(payload, Usage(0.0, 0))
 
 
 @pytest.mark.parametrize(
     "payload",
-    [b"", b"\xc1", pack([0, None]), pack(["x", 1, 2, 3, 4, 5]), pack([1, 7, b"", b"", 0, 0])],
+    [
+        b"",
+        b"\xc1",
+        pack([0, None]),
+        pack(["x", 1, b"", b"", 0, 0, 0]),
+        pack([1, 7, b"", b"", 0, 0, 0]),
+    ],
     ids=["empty", "invalid", "short", "bad-status", "bad-error-body"],
 )
 def test_malformed_outcome_is_a_trap(payload: bytes) -> None:
     """An outcome that breaks the ABI raises TrapError, never another exception."""
     with pytest.raises(TrapError, match="broke the ABI"):
-        _decode_outcome(payload, Usage(0.0, 0))
+        decode_outcome(payload, Usage(0.0, 0))

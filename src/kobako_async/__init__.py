@@ -3,15 +3,20 @@
 from ._codec import FrozenHash, Symbol
 from ._errors import (
     DisconnectedError,
+    FuelExhaustedError,
     HandleExhaustedError,
     InvalidScriptError,
     KobakoError,
+    MemoryLimitError,
+    MessageSizeError,
     NoServiceError,
     SandboxError,
+    ServiceCallLimitError,
     ServiceError,
     TimeoutError,
     TrapError,
 )
+from ._limits import Limits
 from ._sandbox import Execution, Sandbox, Usage
 from ._services import FILLABLE
 
@@ -19,13 +24,18 @@ __all__ = [
     "FILLABLE",
     "DisconnectedError",
     "Execution",
+    "FuelExhaustedError",
     "FrozenHash",
     "HandleExhaustedError",
     "InvalidScriptError",
     "KobakoError",
+    "Limits",
+    "MemoryLimitError",
+    "MessageSizeError",
     "NoServiceError",
     "Sandbox",
     "SandboxError",
+    "ServiceCallLimitError",
     "ServiceError",
     "Symbol",
     "TimeoutError",

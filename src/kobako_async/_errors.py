@@ -4,13 +4,17 @@
     ├── InvalidScriptError        the script argument itself is unusable (not run)
     ├── SandboxError              the script failed: raised, did not compile, or
     │   │                         returned a value with no wire form
-    │   └── HandleExhaustedError  the run made more than 2**31-1 Handles
+    │   ├── HandleExhaustedError  the run made more than 2**31-1 Handles
+    │   ├── ServiceCallLimitError the run made more than max_service_calls calls
+    │   └── MessageSizeError      a call, reply or outcome over max_message_bytes
     ├── ServiceError              a Service raised and the script did not rescue it
     │   ├── NoServiceError        the script called a missing or refused method/target
     │   └── DisconnectedError     the script used a Handle that is not live
     └── TrapError                 the engine stopped the guest: wasm trap, stack
         │                         overflow, or a guest that broke the ABI
-        └── TimeoutError          the run exceeded its wall-clock timeout
+        ├── TimeoutError          the run exceeded its wall-clock timeout
+        ├── MemoryLimitError      the run reached its memory limit
+        └── FuelExhaustedError    the run used up its instruction budget
 
 Grouped by what the caller should do: a ``SandboxError`` is the script's fault and
 says why in Ruby terms (``klass``, ``message``, ``backtrace``); a ``ServiceError``
@@ -28,11 +32,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DisconnectedError",
+    "FuelExhaustedError",
     "HandleExhaustedError",
     "InvalidScriptError",
     "KobakoError",
+    "MemoryLimitError",
+    "MessageSizeError",
     "NoServiceError",
     "SandboxError",
+    "ServiceCallLimitError",
     "ServiceError",
     "TimeoutError",
     "TrapError",
@@ -62,6 +70,14 @@ class SandboxError(KobakoError):
 
 class HandleExhaustedError(SandboxError):
     """Raised when a run's Handle ids (at most 2**31-1) ran out."""
+
+
+class ServiceCallLimitError(SandboxError):
+    """Raised when a run made more Service calls than ``max_service_calls``."""
+
+
+class MessageSizeError(SandboxError):
+    """Raised when a Service call, reply or the outcome exceeds ``max_message_bytes``."""
 
 
 class ServiceError(KobakoError):
@@ -96,3 +112,11 @@ class TrapError(KobakoError):
 
 class TimeoutError(TrapError, builtins.TimeoutError):  # noqa: A001 - the point is the name
     """Raised when a run exceeds its wall-clock ``timeout``."""
+
+
+class MemoryLimitError(TrapError):
+    """Raised when a run's guest memory reaches ``memory_limit``."""
+
+
+class FuelExhaustedError(TrapError):
+    """Raised when a run uses up its ``fuel`` (instruction budget)."""

@@ -17,10 +17,10 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import wasmtime
@@ -41,7 +41,7 @@ EPOCH_TICK_S = 0.005
 
 WASI = "wasi_snapshot_preview1"
 WASI_EBADF = 8
-WASI_ENOSYS = 52
+WASI_EFAULT = 21
 
 _CACHE_MAGIC = b"kobako-module-v1\n"
 
@@ -52,6 +52,7 @@ class GuestTrap(Exception):
     def __init__(self, message: str, code: wasmtime.TrapCode | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.memory_bytes = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +79,13 @@ def default_cache_dir() -> Path:
     return Path(base) / "kobako_async"
 
 
-def _engine_config() -> tuple[wasmtime.Config, str]:
-    """The one Engine configuration, and a string naming it for the cache key."""
+def _engine_config(metered: bool) -> tuple[wasmtime.Config, str]:
+    """The Engine configuration, and a string naming it for the cache key.
+
+    ``metered`` engines count fuel; it slows every run, so it has its own engine.
+    """
     config = wasmtime.Config()
+    config.consume_fuel = metered
     config.wasm_exceptions = True  # mruby's setjmp/longjmp lowering needs it
     config.epoch_interruption = True
     config.max_wasm_stack = MAX_WASM_STACK_BYTES
@@ -94,7 +99,9 @@ def _engine_config() -> tuple[wasmtime.Config, str]:
     )
     ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
     ffi.wasmtime_pooling_allocation_config_delete(pool)
-    key = f"exceptions,epoch,stack={MAX_WASM_STACK_BYTES},pool={POOL_MAX_MEMORY_BYTES}"
+    key = (
+        f"exceptions,epoch,fuel={metered},stack={MAX_WASM_STACK_BYTES},pool={POOL_MAX_MEMORY_BYTES}"
+    )
     return config, key
 
 
@@ -181,16 +188,30 @@ class _HostCalls:
         self.local = threading.local()
         self.dispatch_cb = ffi.wasmtime_func_unchecked_callback_t(self._dispatch)
         self.take_reply_cb = ffi.wasmtime_func_unchecked_callback_t(self._take_reply)
+        self.clock_cb = ffi.wasmtime_func_unchecked_callback_t(self._clock_time_get)
 
     def define(self, linker: wasmtime.Linker) -> None:
         i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
-        for name, ty, cb in (
-            ("dispatch", wasmtime.FuncType([i32, i32, i32, i32], [i64]), self.dispatch_cb),
-            ("take_reply", wasmtime.FuncType([i32], []), self.take_reply_cb),
+        for module, name, ty, cb in (
+            (b"kobako", b"dispatch", wasmtime.FuncType([i32] * 4, [i64]), self.dispatch_cb),
+            (b"kobako", b"take_reply", wasmtime.FuncType([i32], []), self.take_reply_cb),
+            (
+                WASI.encode(),
+                b"clock_time_get",
+                wasmtime.FuncType([i32, i64, i32], [i32]),
+                self.clock_cb,
+            ),
         ):
-            module, field = b"kobako", name.encode()
+            field = name
             error = ffi.wasmtime_linker_define_func_unchecked(
-                linker.ptr(), module, len(module), field, len(field), ty.ptr(), cb, None,
+                linker.ptr(),
+                module,
+                len(module),
+                field,
+                len(field),
+                ty.ptr(),
+                cb,
+                None,
                 _NO_FINALIZER,
             )
             if error:
@@ -222,6 +243,23 @@ class _HostCalls:
         except BaseException as exc:  # never let an exception unwind through wasm
             return _new_trap(f"service dispatch failed: {exc!r}")
 
+    def _clock_time_get(self, _env: Any, caller: Any, raw: Any, _n: int) -> int:
+        """WASI clock_time_get: the run's fixed instant, or the real clock if permissive."""
+        try:
+            out_ptr = raw[2].i32 & 0xFFFFFFFF
+            base, size = self._memory(caller)
+            if out_ptr + 8 > size:
+                raw[0].i32 = WASI_EFAULT
+                return 0
+            now_ns = self.local.clock_ns
+            if now_ns is None:
+                now_ns = time.time_ns() if raw[0].i32 == 0 else time.monotonic_ns()
+            ctypes.memmove(base + out_ptr, now_ns.to_bytes(8, "little"), 8)
+            raw[0].i32 = 0
+            return 0
+        except BaseException as exc:
+            return _new_trap(f"clock failed: {exc!r}")
+
     def _take_reply(self, _env: Any, caller: Any, raw: Any, _n: int) -> int:
         try:
             reply: bytes | None = getattr(self.local, "pending", None)
@@ -245,18 +283,17 @@ def _new_trap(message: str) -> int:
 def _define_wasi_stubs(linker: wasmtime.Linker, module: wasmtime.Module) -> None:
     """Satisfy the guest's WASI imports with calls that grant nothing.
 
-    The guest captures output itself, so no file descriptor carries data; the clock
-    reads as unavailable. Nothing of the host is reachable through these.
+    The guest captures output itself, so no file descriptor carries data, and the
+    clock comes from _HostCalls. Nothing of the host is reachable through these.
     """
     for imp in module.imports:
-        if imp.module == "kobako":
-            continue
+        if imp.module == "kobako" or (imp.module, imp.name) == (WASI, "clock_time_get"):
+            continue  # defined by _HostCalls
         if imp.module != WASI or not isinstance(imp.type, wasmtime.FuncType):
             raise RuntimeError(
                 f"guest imports {imp.module}.{imp.name}, which kobako does not provide"
             )
-        errno = WASI_ENOSYS if imp.name == "clock_time_get" else WASI_EBADF
-        linker.define_func(imp.module, imp.name or "", imp.type, lambda *_a, _e=errno: _e)
+        linker.define_func(imp.module, imp.name or "", imp.type, lambda *_a: WASI_EBADF)
 
 
 @dataclass(slots=True)
@@ -273,7 +310,9 @@ class _Instance:
 class GuestRunner:
     """The compiled guest, ready to instantiate. One per process; thread-safe."""
 
-    def __init__(self, wasm_path: Path | None = None, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, wasm_path: Path | None = None, cache_dir: Path | None = None, *, metered: bool = False
+    ) -> None:
         path = wasm_path or default_wasm_path()
         try:
             wasm = path.read_bytes()
@@ -282,7 +321,8 @@ class GuestRunner:
                 f"guest module not found at {path}: build it with `make guest`"
                 f" or point ${WASM_ENV} at one"
             ) from exc
-        config, config_key = _engine_config()
+        self.metered = metered
+        config, config_key = _engine_config(metered)
         self.engine = wasmtime.Engine(config)
         self.module = _load_module(self.engine, wasm, config_key, cache_dir or default_cache_dir())
         linker = wasmtime.Linker(self.engine)
@@ -301,6 +341,8 @@ class GuestRunner:
             raise RuntimeError("guest module is not baked (it still exports _initialize)")
         store = wasmtime.Store(self.engine)
         store.set_epoch_deadline(1 << 40)
+        if self.metered:
+            store.set_fuel(1 << 40)
         funcs = self._pre.instantiate(store).exports(store)
         version, inbox = funcs["kobako_abi_version"], funcs["kobako_inbox"]
         assert isinstance(version, wasmtime.Func) and isinstance(inbox, wasmtime.Func)
@@ -309,8 +351,10 @@ class GuestRunner:
         packed = inbox(store) & 0xFFFFFFFFFFFFFFFF
         return packed >> 32, packed & 0xFFFFFFFF
 
-    def _instantiate(self) -> _Instance:
+    def _instantiate(self, memory_limit: int | None = None) -> _Instance:
         store = ffi.wasmtime_store_new(self._engine_ptr, None, _NO_FINALIZER)
+        if memory_limit is not None:
+            ffi.wasmtime_store_limiter(store, memory_limit, -1, -1, -1, -1)
         ctx = ffi.wasmtime_store_context(store)
         instance = ffi.wasmtime_instance_t()
         trap = ctypes.POINTER(ffi.wasm_trap_t)()
@@ -326,15 +370,31 @@ class GuestRunner:
             ffi.wasmtime_store_delete(store)
             raise
 
-    def run(self, request: bytes, timeout_s: float | None, dispatch: Dispatch) -> RawOutcome:
+    def run(
+        self,
+        request: bytes,
+        timeout_s: float | None,
+        dispatch: Dispatch,
+        *,
+        memory_limit: int | None = None,
+        fuel: int | None = None,
+        clock_ns: int | None = 0,
+    ) -> RawOutcome:
         """Run one request in a fresh instance, serving its Service calls with ``dispatch``.
 
+        ``memory_limit`` caps linear memory in bytes, ``fuel`` the instructions (on
+        a metered runner), ``clock_ns`` fixes the guest's clock (None: real time).
         Raises GuestTrap on a trap or ABI breach.
         """
-        inst = self._instantiate()
+        inst = self._instantiate(memory_limit)
         local = self._host.local
         local.instance, local.dispatch, local.pending = inst, dispatch, None
+        local.clock_ns = clock_ns
         try:
+            if fuel is not None:
+                error = ffi.wasmtime_context_set_fuel(inst.ctx, fuel)
+                if error:
+                    raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(error)))
             if timeout_s is None:
                 ffi.wasmtime_context_set_epoch_deadline(inst.ctx, 1 << 62)
                 return self._run_in(inst, request)
@@ -345,6 +405,9 @@ class GuestRunner:
                 return self._run_in(inst, request)
             finally:
                 self._ticker.release()
+        except GuestTrap as exc:
+            exc.memory_bytes = ffi.wasmtime_memory_data_size(inst.ctx, ctypes.byref(inst.memory))
+            raise
         finally:
             local.instance = local.dispatch = local.pending = None
             # resets the pooled memory slot: about half of a `nil` run's time
@@ -410,15 +473,16 @@ def _raise_on_failure(error: Any, trap: Any) -> None:
         raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(error)))
 
 
-_runner: GuestRunner | None = None
+_runners: dict[bool, GuestRunner] = {}
 _runner_lock = threading.Lock()
 
 
-def get_runner() -> GuestRunner:
-    """The process-wide GuestRunner, created on first use."""
-    global _runner
-    if _runner is None:
+def get_runner(metered: bool = False) -> GuestRunner:
+    """The process-wide GuestRunner (one more, fuel-metered, if asked), created on first use."""
+    runner = _runners.get(metered)
+    if runner is None:
         with _runner_lock:
-            if _runner is None:
-                _runner = GuestRunner()
-    return _runner
+            runner = _runners.get(metered)
+            if runner is None:
+                runner = _runners[metered] = GuestRunner(metered=metered)
+    return runner

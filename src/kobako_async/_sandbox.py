@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import wasmtime
@@ -12,20 +12,37 @@ import wasmtime
 from ._codec import CodecError, StaleHandle, pack, unpack
 from ._errors import (
     DisconnectedError,
+    FuelExhaustedError,
     HandleExhaustedError,
     InvalidScriptError,
     KobakoError,
+    MemoryLimitError,
+    MessageSizeError,
     NoServiceError,
     SandboxError,
+    ServiceCallLimitError,
     ServiceError,
     TimeoutError,
     TrapError,
 )
-from ._guest import GuestTrap, get_runner
+from ._guest import GuestRunner, GuestTrap, get_runner
+from ._limits import (
+    KEEP,
+    MAX_MESSAGE_BYTES,
+    MAX_SERVICE_CALLS,
+    MEMORY_LIMIT_BYTES,
+    STDERR_LIMIT_BYTES,
+    STDOUT_LIMIT_BYTES,
+    TIMEOUT_S,
+    Limits,
+    Profile,
+)
 from ._services import (
     FILLABLE,
+    GUEST_CALL_LIMIT,
     GUEST_DISCONNECTED,
     GUEST_HANDLES_EXHAUSTED,
+    GUEST_MESSAGE_SIZE,
     GUEST_NO_SERVICE,
     GUEST_SERVICE_ERROR,
     Dispatcher,
@@ -34,10 +51,6 @@ from ._services import (
     merge_run_bindings,
 )
 
-STDOUT_LIMIT_BYTES = 1 << 20
-STDERR_LIMIT_BYTES = 1 << 20
-TIMEOUT_S = 5.0
-OUTPUT_LIMIT_MAX_BYTES = (1 << 32) - 1
 BACKTRACE_LINES_MAX = 100
 
 _STATUS_VALUE = 0
@@ -69,33 +82,46 @@ class Execution:
 class Sandbox:
     """Runs Ruby scripts in a fresh mruby-in-wasm instance each time.
 
-    A Sandbox holds configuration only, so one can be shared by many threads.
-    Nothing a script defines survives into the next run.
+    A Sandbox holds configuration only (bindings and limits), so one can be shared
+    by many threads. Nothing a script defines survives into the next run.
 
     Args:
-        stdout_limit: bytes of ``$stdout`` kept per run; the rest is dropped and
-            ``Execution.stdout_truncated`` is set.
-        stderr_limit: the same for ``$stderr``.
-        timeout: wall-clock seconds a run may take, or None for no limit.
+        timeout: wall-clock seconds per run (Service time included), or None.
+        memory_limit: bytes of guest linear memory per run, or None.
+        fuel: wasm instruction budget per run, or None (the default: off).
+        max_service_calls: Service calls per run, or None.
+        max_message_bytes: largest Service call, reply or outcome.
+        stdout_limit, stderr_limit: bytes of output kept per run; past them output
+            is dropped and ``Execution.stdout_truncated`` / ``stderr_truncated`` set.
+        profile: "hermetic" (default: the clock is fixed at the Unix epoch and
+            randomness is seeded with 0 unless a run passes ``seed``) or
+            "permissive" (the real clock and fresh entropy).
     """
 
     def __init__(
         self,
         *,
+        timeout: float | None = TIMEOUT_S,
+        memory_limit: int | None = MEMORY_LIMIT_BYTES,
+        fuel: int | None = None,
+        max_service_calls: int | None = MAX_SERVICE_CALLS,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
         stdout_limit: int = STDOUT_LIMIT_BYTES,
         stderr_limit: int = STDERR_LIMIT_BYTES,
-        timeout: float | None = TIMEOUT_S,
+        profile: Profile = "hermetic",
     ) -> None:
-        for name, limit in (("stdout_limit", stdout_limit), ("stderr_limit", stderr_limit)):
-            if not isinstance(limit, int) or not 0 <= limit <= OUTPUT_LIMIT_MAX_BYTES:
-                raise ValueError(f"{name} must be an int in [0, 2**32), got {limit!r}")
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be positive or None, got {timeout!r}")
-        self.stdout_limit = stdout_limit
-        self.stderr_limit = stderr_limit
-        self.timeout = timeout
+        self.limits = Limits(
+            timeout=timeout,
+            memory_limit=memory_limit,
+            fuel=fuel,
+            max_service_calls=max_service_calls,
+            max_message_bytes=max_message_bytes,
+            stdout_limit=stdout_limit,
+            stderr_limit=stderr_limit,
+            profile=profile,
+        )
         self._bindings: dict[str, Any] = {}
-        self._runner = get_runner()
+        get_runner(metered=fuel is not None)  # load the module now, not in the first run
 
     def bind(self, path: str, obj: Any = FILLABLE) -> Sandbox:
         """Expose ``obj`` to scripts as the constant ``path`` (``"KV::Lookup"``).
@@ -111,40 +137,93 @@ class Sandbox:
         add_binding(self._bindings, path, obj)
         return self
 
-    def run(self, script: str, *, bind: Mapping[str, Any] | None = None) -> Execution:
+    def run(
+        self,
+        script: str,
+        *,
+        bind: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        timeout: float | None = KEEP,
+        memory_limit: int | None = KEEP,
+        fuel: int | None = KEEP,
+    ) -> Execution:
         """Run ``script`` and return its last expression's value and output.
 
-        ``bind`` fills fillable paths, or shadows bound ones, for this run only.
+        ``bind`` fills fillable paths, or shadows bound ones, for this run only;
+        ``seed`` seeds ``rand``/``Random``; the limits override the Sandbox's.
 
         Raises:
             InvalidScriptError: ``script`` is not a str, contains a NUL byte, or has
                 lone surrogates.
             SandboxError: the script raised, did not compile, or returned a value
-                with no wire form.
+                with no wire form; its subclasses name broken run limits.
             ServiceError: a Service raised and the script did not rescue it
                 (NoServiceError, DisconnectedError: see the error tree).
-            ValueError, TypeError: ``bind`` holds a bad path or an async service.
-            TimeoutError: the run exceeded ``timeout``.
+            TimeoutError, MemoryLimitError, FuelExhaustedError: a limit stopped it.
             TrapError: the guest trapped or broke the ABI.
+            ValueError, TypeError: bad ``bind`` or limit arguments.
         """
-        source = _encode_script(script)
+        limits = self.limits.override(timeout=timeout, memory_limit=memory_limit, fuel=fuel)
         bindings = self._bindings
         if bind:
             for path, obj in bind.items():
                 check_sync_service(path, obj)
             bindings = merge_run_bindings(bindings, bind)
-        dispatcher = Dispatcher(bindings, sync_only=True)
-        request = pack([source, self.stdout_limit, self.stderr_limit, list(bindings)])
-        started = time.perf_counter()
-        try:
-            raw = self._runner.run(request, self.timeout, dispatcher.dispatch)
-        except GuestTrap as exc:
-            empty = Execution(None, "", "", False, False, Usage(time.perf_counter() - started, 0))
-            if exc.code == wasmtime.TrapCode.INTERRUPT:
-                raise TimeoutError(f"run exceeded its timeout of {self.timeout} s", empty) from exc
-            raise TrapError(f"guest trapped: {exc}", empty) from exc
-        usage = Usage(time.perf_counter() - started, raw.memory_bytes)
-        return decode_outcome(raw.payload, usage, dispatcher)
+        dispatcher = Dispatcher(bindings, limits, sync_only=True)
+        return execute(get_runner(limits.fuel is not None), script, limits, dispatcher, seed)
+
+
+def execute(
+    runner: GuestRunner, script: str, limits: Limits, dispatcher: Dispatcher, seed: int | None
+) -> Execution:
+    """Run one script on ``runner`` under ``limits``; the core of Sandbox and Pool workers."""
+    source = _encode_script(script)
+    request = pack(
+        [source, limits.stdout_limit, limits.stderr_limit, dispatcher.paths(), limits.seed(seed)]
+    )
+    started = time.perf_counter()
+    try:
+        raw = runner.run(
+            request,
+            limits.timeout,
+            dispatcher.dispatch,
+            memory_limit=limits.memory_limit,
+            fuel=limits.fuel,
+            clock_ns=limits.clock_ns(),
+        )
+    except GuestTrap as exc:
+        empty = Execution(
+            None, "", "", False, False, Usage(time.perf_counter() - started, exc.memory_bytes)
+        )
+        raise _trap_error(exc, limits, empty) from exc
+    usage = Usage(time.perf_counter() - started, raw.memory_bytes)
+    if len(raw.payload) > limits.max_message_bytes:
+        empty = Execution(None, "", "", False, False, usage)
+        raise MessageSizeError(
+            "Kobako::MessageSizeError",
+            f"the run's outcome is {len(raw.payload)} bytes, over max_message_bytes"
+            f" ({limits.max_message_bytes})",
+            [],
+            empty,
+        )
+    return decode_outcome(raw.payload, usage, dispatcher, limits)
+
+
+def _trap_error(exc: GuestTrap, limits: Limits, empty: Execution) -> TrapError:
+    if exc.code == wasmtime.TrapCode.INTERRUPT:
+        return TimeoutError(f"run exceeded its timeout of {limits.timeout} s", empty)
+    if exc.code == wasmtime.TrapCode.OUT_OF_FUEL:
+        return FuelExhaustedError(f"run used up its fuel ({limits.fuel})", empty)
+    if limits.memory_limit is not None and _near_limit(exc.memory_bytes, limits.memory_limit):
+        return MemoryLimitError(
+            f"run reached its memory limit ({limits.memory_limit} bytes)", empty
+        )
+    return TrapError(f"guest trapped: {exc}", empty)
+
+
+def _near_limit(used: int, limit: int) -> bool:
+    # the allocation that failed needed more than was left: within a few pages
+    return used + (1 << 20) >= limit
 
 
 def _encode_script(script: object) -> bytes:
@@ -165,12 +244,17 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-def decode_outcome(payload: bytes, usage: Usage, dispatcher: Dispatcher | None = None) -> Execution:
+def decode_outcome(
+    payload: bytes,
+    usage: Usage,
+    dispatcher: Dispatcher | None = None,
+    limits: Limits | None = None,
+) -> Execution:
     """Turn the guest's outcome into an Execution, or raise the error it reports."""
     empty = Execution(None, "", "", False, False, usage)
     handles = dispatcher.handles if dispatcher else None
     try:
-        status, body, out, err, out_cut, err_cut = unpack(payload, handles)
+        status, body, out, err, out_cut, err_cut, out_of_memory = unpack(payload, handles)
         if status not in (_STATUS_VALUE, _STATUS_ERROR):
             raise ValueError(f"unknown status {status!r}")
         if not isinstance(out, bytes) or not isinstance(err, bytes):
@@ -199,11 +283,18 @@ def decode_outcome(payload: bytes, usage: Usage, dispatcher: Dispatcher | None =
     if len(lines) > BACKTRACE_LINES_MAX:
         keep = BACKTRACE_LINES_MAX // 2
         lines = [*lines[:keep], f"... {len(lines) - 2 * keep} levels...", *lines[-keep:]]
+    if klass == "NoMemoryError" and out_of_memory:
+        limit = limits.memory_limit if limits else None
+        raise MemoryLimitError(f"run reached its memory limit ({limit} bytes)", execution)
     raise _script_error(klass, message, lines, execution, dispatcher)
 
 
 def _script_error(
-    klass: str, message: str, backtrace: list[str], execution: Execution, dispatcher: Dispatcher | None
+    klass: str,
+    message: str,
+    backtrace: list[str],
+    execution: Execution,
+    dispatcher: Dispatcher | None,
 ) -> KobakoError:
     """The error for an exception that ended the script, by its Ruby class."""
     if klass == GUEST_SERVICE_ERROR:
@@ -219,6 +310,10 @@ def _script_error(
         return DisconnectedError("Disconnected", message, execution)
     if klass == GUEST_HANDLES_EXHAUSTED:
         return HandleExhaustedError(klass, message, backtrace, execution)
+    if klass == GUEST_CALL_LIMIT:
+        return ServiceCallLimitError(klass, message, backtrace, execution)
+    if klass == GUEST_MESSAGE_SIZE:
+        return MessageSizeError(klass, message, backtrace, execution)
     return SandboxError(klass, message, backtrace, execution)
 
 

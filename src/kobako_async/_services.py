@@ -32,6 +32,7 @@ from ._codec import (
     to_wire,
     unpack,
 )
+from ._limits import Limits
 
 _SEGMENT = re.compile(r"[A-Z]\w*\Z", re.ASCII)
 _RESERVED_ROOTS = frozenset({"Kobako", "BasicObject", "Object", "Kernel"})
@@ -45,6 +46,8 @@ GUEST_SERVICE_ERROR = "Kobako::ServiceError"
 GUEST_NO_SERVICE = "Kobako::NoServiceError"
 GUEST_DISCONNECTED = "Kobako::DisconnectedError"
 GUEST_HANDLES_EXHAUSTED = "Kobako::HandleExhaustedError"
+GUEST_CALL_LIMIT = "Kobako::ServiceCallLimitError"
+GUEST_MESSAGE_SIZE = "Kobako::MessageSizeError"
 
 
 class _Fillable:
@@ -83,7 +86,9 @@ def add_binding(bindings: dict[str, Any], path: str, obj: Any) -> None:
     bindings[path] = obj
 
 
-def merge_run_bindings(bindings: Mapping[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
+def merge_run_bindings(
+    bindings: Mapping[str, Any], extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """Per-run bindings fill or shadow equal paths; new ones must not nest with others."""
     merged = dict(bindings)
     for path, obj in (extra or {}).items():
@@ -107,7 +112,7 @@ def resolve_method(obj: Any, name: str) -> Callable[..., Any] | None:
         if not ok:
             return None
     if name == "call" and inspect.isroutine(obj):
-        return obj  # type: ignore[no-any-return]
+        return obj
     try:
         static = inspect.getattr_static(obj, name)
     except AttributeError:
@@ -126,8 +131,9 @@ class Dispatcher:
     """Serves one run's Service calls: resolves targets, applies the method rules,
     calls, and encodes replies. Holds the run's Handle table."""
 
-    def __init__(self, bindings: Mapping[str, Any], *, sync_only: bool) -> None:
+    def __init__(self, bindings: Mapping[str, Any], limits: Limits, *, sync_only: bool) -> None:
         self.bindings = bindings
+        self.limits = limits
         self.handles = HandleTable()
         self.calls = 0
         self.last_error: BaseException | None = None
@@ -139,6 +145,11 @@ class Dispatcher:
     def dispatch(self, payload: bytes) -> bytes:
         """One guest call in, one reply out. Never raises."""
         self.calls += 1
+        limit = self.limits.max_service_calls
+        if limit is not None and self.calls > limit:
+            return _error(GUEST_CALL_LIMIT, f"more than {limit} Service calls in one run")
+        if len(payload) > self.limits.max_message_bytes:
+            return _error(GUEST_MESSAGE_SIZE, self._too_big("call", len(payload)))
         try:
             target, name, args, kwargs = unpack(payload, self.handles)
         except StaleHandle as exc:
@@ -176,11 +187,18 @@ class Dispatcher:
 
     def reply(self, result: Any) -> bytes:
         try:
-            return pack([REPLY_VALUE, to_wire(result, self.handles)])
+            reply = pack([REPLY_VALUE, to_wire(result, self.handles)])
         except HandleExhausted as exc:
             return _error(GUEST_HANDLES_EXHAUSTED, str(exc))
         except WireError as exc:
             return _error(GUEST_SERVICE_ERROR, f"ValueError: service returned {exc}")
+        if len(reply) > self.limits.max_message_bytes:
+            return _error(GUEST_MESSAGE_SIZE, self._too_big("reply", len(reply)))
+        return reply
+
+    def _too_big(self, what: str, size: int) -> str:
+        limit = self.limits.max_message_bytes
+        return f"Service {what} of {size} bytes is over max_message_bytes ({limit})"
 
     def _service_raised(self, exc: Exception) -> bytes:
         self.last_error = exc

@@ -23,3 +23,10 @@ module Kobako
     def self.__kind(proxy) = ::Kobako.__describe(proxy).start_with?("#") ? "Kobako::Handle" : "Kobako::Service"
   end
 end
+
+module Kobako
+  # The run made more Service calls than its max_service_calls.
+  class ServiceCallLimitError < StandardError; end
+  # A Service call or reply was larger than max_message_bytes.
+  class MessageSizeError < StandardError; end
+end

@@ -7,10 +7,11 @@
  *   kobako_run(ptr, len) -> i64 runs one request; returns outcome ptr<<32 | len
  *   kobako_abi_version() -> i32
  *
- * Request: msgpack [script (bin), stdout_limit, stderr_limit, [bound path...]].
+ * Request: msgpack [script (bin), stdout_limit, stderr_limit, [bound path...], seed].
  * Outcome: msgpack [status, body, stdout (bin), stderr (bin), stdout_truncated,
- * stderr_truncated], where status 0 carries the value and status 1 carries
- * [class name, message, backtrace] of the exception that ended the run.
+ * stderr_truncated, out_of_memory], where status 0 carries the value and status 1
+ * carries [class name, message, backtrace] of the exception that ended the run;
+ * out_of_memory says an allocation failed (the memory limit was reached).
  * Every instance serves one run, so nothing here is ever freed or reset. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,11 +32,26 @@ __asm__(".globl __c_longjmp\n.tagtype __c_longjmp i32\n__c_longjmp:\n");
 enum { STATUS_VALUE = 0, STATUS_ERROR = 1 };
 
 static mrb_state *vm;
+static uint8_t out_of_memory;
+
+/* mruby's allocator, remembering failure: a NoMemoryError from a failed
+ * allocation (the host's memory limit) differs from one a script raises. */
+static void *
+kobako_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
+{
+  if (size == 0) {
+    free(p);
+    return NULL;
+  }
+  void *q = realloc(p, size);
+  if (!q) out_of_memory = 1;
+  return q;
+}
 
 EXPORT("kobako_boot") int32_t
 kobako_boot(void)
 {
-  vm = mrb_open();
+  vm = mrb_open_allocf(kobako_allocf, NULL);
   if (!vm) return -1;
   mrb_full_gc(vm); /* boot garbage would otherwise be copied into every instance */
   return 0;
@@ -87,13 +103,15 @@ run_script(mrb_state *mrb, void *userdata)
   uint32_t used;
 
   if (kobako_decode(mrb, st->request, st->request_len, &req, &used, &err) ||
-      !mrb_array_p(req) || RARRAY_LEN(req) < 4) {
+      !mrb_array_p(req) || RARRAY_LEN(req) < 5) {
     mrb_raise(mrb, E_ARGUMENT_ERROR, "malformed run request");
   }
   mrb_value script = request_field(mrb, req, 0, MRB_TT_STRING);
   mrb_value out_limit = request_field(mrb, req, 1, MRB_TT_INTEGER);
   mrb_value err_limit = request_field(mrb, req, 2, MRB_TT_INTEGER);
   mrb_value paths = request_field(mrb, req, 3, MRB_TT_ARRAY);
+  mrb_value seed = request_field(mrb, req, 4, MRB_TT_INTEGER);
+  mrb_funcall(mrb, mrb_obj_value(mrb_class_get(mrb, "Random")), "srand", 1, seed);
   kobako_output_reset((uint32_t)mrb_integer(out_limit), (uint32_t)mrb_integer(err_limit));
   for (mrb_int i = 0; i < RARRAY_LEN(paths); i++) {
     kobako_bind_path(mrb, request_field(mrb, paths, i, MRB_TT_STRING));
@@ -163,7 +181,7 @@ encode_outcome(mrb_state *mrb, void *userdata)
   kobako_buf *out = a->out;
   uint32_t mark = out->len;
 
-  kobako_buf_byte(out, 0x96);
+  kobako_buf_byte(out, 0x97);
   if (a->st->exc) {
     kobako_buf_byte(out, STATUS_ERROR);
     if (kobako_encode(mrb, out, describe_exception(mrb, mrb_obj_value(a->st->exc)), &err)) {
@@ -189,7 +207,7 @@ put_fallback_error(kobako_buf *out)
 {
   static const char klass[] = "NoMemoryError";
   static const char message[] = "failed to encode the run's outcome";
-  kobako_buf_byte(out, 0x96);
+  kobako_buf_byte(out, 0x97);
   kobako_buf_byte(out, STATUS_ERROR);
   kobako_buf_byte(out, 0x93);
   kobako_buf_byte(out, 0xa0 | (sizeof(klass) - 1));
@@ -228,5 +246,6 @@ kobako_run(uint32_t request, uint32_t request_len)
   put_stream(&out, KOBAKO_STDERR);
   kobako_buf_byte(&out, kobako_stream_get(KOBAKO_STDOUT)->truncated ? 0xc3 : 0xc2);
   kobako_buf_byte(&out, kobako_stream_get(KOBAKO_STDERR)->truncated ? 0xc3 : 0xc2);
+  kobako_buf_byte(&out, out_of_memory ? 0xc3 : 0xc2);
   return pack_result(&out);
 }
