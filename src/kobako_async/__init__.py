@@ -10,13 +10,17 @@ from ._errors import (
     MemoryLimitError,
     MessageSizeError,
     NoServiceError,
+    PoolClosedError,
+    PoolFullError,
     SandboxError,
     ServiceCallLimitError,
     ServiceError,
     TimeoutError,
     TrapError,
+    WorkerCrashedError,
 )
 from ._limits import Limits
+from ._pool import Job, MapResult, Pool
 from ._sandbox import Execution, Sandbox, Usage
 from ._services import FILLABLE
 
@@ -28,11 +32,16 @@ __all__ = [
     "FrozenHash",
     "HandleExhaustedError",
     "InvalidScriptError",
+    "Job",
     "KobakoError",
     "Limits",
+    "MapResult",
     "MemoryLimitError",
     "MessageSizeError",
     "NoServiceError",
+    "Pool",
+    "PoolClosedError",
+    "PoolFullError",
     "Sandbox",
     "SandboxError",
     "ServiceCallLimitError",
@@ -41,4 +50,5 @@ __all__ = [
     "TimeoutError",
     "TrapError",
     "Usage",
+    "WorkerCrashedError",
 ]

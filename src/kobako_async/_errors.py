@@ -2,6 +2,8 @@
 
     KobakoError                   base of everything this library raises
     ├── InvalidScriptError        the script argument itself is unusable (not run)
+    ├── PoolFullError             run_nowait found the Pool's queue full
+    ├── PoolClosedError           the Pool is closed (or closed over the run)
     ├── SandboxError              the script failed: raised, did not compile, or
     │   │                         returned a value with no wire form
     │   ├── HandleExhaustedError  the run made more than 2**31-1 Handles
@@ -14,7 +16,8 @@
         │                         overflow, or a guest that broke the ABI
         ├── TimeoutError          the run exceeded its wall-clock timeout
         ├── MemoryLimitError      the run reached its memory limit
-        └── FuelExhaustedError    the run used up its instruction budget
+        ├── FuelExhaustedError    the run used up its instruction budget
+        └── WorkerCrashedError    the Pool worker running it died
 
 Grouped by what the caller should do: a ``SandboxError`` is the script's fault and
 says why in Ruby terms (``klass``, ``message``, ``backtrace``); a ``ServiceError``
@@ -39,11 +42,14 @@ __all__ = [
     "MemoryLimitError",
     "MessageSizeError",
     "NoServiceError",
+    "PoolClosedError",
+    "PoolFullError",
     "SandboxError",
     "ServiceCallLimitError",
     "ServiceError",
     "TimeoutError",
     "TrapError",
+    "WorkerCrashedError",
 ]
 
 
@@ -120,3 +126,19 @@ class MemoryLimitError(TrapError):
 
 class FuelExhaustedError(TrapError):
     """Raised when a run uses up its ``fuel`` (instruction budget)."""
+
+
+class WorkerCrashedError(TrapError):
+    """Raised for the run whose Pool worker process died; ``exit_status`` says how."""
+
+    def __init__(self, message: str, execution: Execution, exit_status: int | None) -> None:
+        super().__init__(message, execution)
+        self.exit_status = exit_status
+
+
+class PoolFullError(KobakoError):
+    """Raised by ``Pool.run_nowait`` when the queue holds ``max_queue`` runs."""
+
+
+class PoolClosedError(KobakoError):
+    """Raised by ``Pool.run`` after the Pool is closed, or for runs it closed over."""

@@ -176,11 +176,8 @@ class Sandbox:
 def execute(
     runner: GuestRunner, script: str, limits: Limits, dispatcher: Dispatcher, seed: int | None
 ) -> Execution:
-    """Run one script on ``runner`` under ``limits``; the core of Sandbox and Pool workers."""
-    source = _encode_script(script)
-    request = pack(
-        [source, limits.stdout_limit, limits.stderr_limit, dispatcher.paths(), limits.seed(seed)]
-    )
+    """Run one script on ``runner`` under ``limits``: the core of ``Sandbox.run``."""
+    request = build_request(script, limits, dispatcher, seed)
     started = time.perf_counter()
     try:
         raw = runner.run(
@@ -192,21 +189,37 @@ def execute(
             clock_ns=limits.clock_ns(),
         )
     except GuestTrap as exc:
-        empty = Execution(
-            None, "", "", False, False, Usage(time.perf_counter() - started, exc.memory_bytes)
-        )
-        raise _trap_error(exc, limits, empty) from exc
+        raise trap_error(exc, limits, time.perf_counter() - started) from exc
     usage = Usage(time.perf_counter() - started, raw.memory_bytes)
-    if len(raw.payload) > limits.max_message_bytes:
+    return finish(raw.payload, usage, dispatcher, limits)
+
+
+def build_request(script: str, limits: Limits, dispatcher: Dispatcher, seed: int | None) -> bytes:
+    """The guest's run request. Raises InvalidScriptError, ValueError (seed)."""
+    source = _encode_script(script)
+    return pack(
+        [source, limits.stdout_limit, limits.stderr_limit, dispatcher.paths(), limits.seed(seed)]
+    )
+
+
+def finish(payload: bytes, usage: Usage, dispatcher: Dispatcher, limits: Limits) -> Execution:
+    """The Execution an outcome payload describes, or the error it reports."""
+    if len(payload) > limits.max_message_bytes:
         empty = Execution(None, "", "", False, False, usage)
         raise MessageSizeError(
             "Kobako::MessageSizeError",
-            f"the run's outcome is {len(raw.payload)} bytes, over max_message_bytes"
+            f"the run's outcome is {len(payload)} bytes, over max_message_bytes"
             f" ({limits.max_message_bytes})",
             [],
             empty,
         )
-    return decode_outcome(raw.payload, usage, dispatcher, limits)
+    return decode_outcome(payload, usage, dispatcher, limits)
+
+
+def trap_error(exc: GuestTrap, limits: Limits, wall_time_s: float) -> TrapError:
+    """The error for a run the engine stopped."""
+    empty = Execution(None, "", "", False, False, Usage(wall_time_s, exc.memory_bytes))
+    return _trap_error(exc, limits, empty)
 
 
 def _trap_error(exc: GuestTrap, limits: Limits, empty: Execution) -> TrapError:

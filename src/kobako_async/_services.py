@@ -143,7 +143,38 @@ class Dispatcher:
         return list(self.bindings)
 
     def dispatch(self, payload: bytes) -> bytes:
-        """One guest call in, one reply out. Never raises."""
+        """One guest call in, one reply out, calling the service synchronously. Never raises."""
+        call = self.prepare(payload)
+        if isinstance(call, bytes):
+            return call
+        try:
+            result = call()
+        except Exception as exc:
+            return self._raised(exc)
+        if inspect.isawaitable(result) and self._sync_only:
+            getattr(result, "close", lambda: None)()
+            return _error(GUEST_SERVICE_ERROR, "TypeError: async services need a kobako_async.Pool")
+        return self.reply(result)
+
+    async def dispatch_async(self, payload: bytes) -> bytes:
+        """Like dispatch, awaiting the result when the service is async."""
+        call = self.prepare(payload)
+        if isinstance(call, bytes):
+            return call
+        try:
+            result = call()
+        except Exception as exc:
+            return self._raised(exc)
+        if inspect.isawaitable(result):
+            try:
+                result = await result
+            except Exception as exc:
+                return self._service_raised(exc)
+        return self.reply(result)
+
+    def prepare(self, payload: bytes) -> bytes | Callable[[], Any]:
+        """Decode a call and resolve its target under the rules: the call to make,
+        or the error reply that answers it."""
         self.calls += 1
         limit = self.limits.max_service_calls
         if limit is not None and self.calls > limit:
@@ -169,21 +200,10 @@ class Dispatcher:
         method = resolve_method(obj, name)
         if method is None:
             return _error(GUEST_NO_SERVICE, f"undefined method '{name}' for {describe(target)}")
-        try:
-            kw = {str(k): v for k, v in kwargs.items() if isinstance(k, (str, Symbol))}
-            if len(kw) != len(kwargs):
-                return _error("ArgumentError", "keyword names must be Symbols")
-            result = method(*args, **kw)
-        except TypeError as exc:
-            if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:
-                return _error("ArgumentError", str(exc))  # raised binding the arguments
-            return self._service_raised(exc)
-        except Exception as exc:
-            return self._service_raised(exc)
-        if inspect.isawaitable(result) and self._sync_only:
-            getattr(result, "close", lambda: None)()
-            return _error(GUEST_SERVICE_ERROR, "TypeError: async services need a kobako_async.Pool")
-        return self.reply(result)
+        kw = {str(k): v for k, v in kwargs.items() if isinstance(k, (str, Symbol))}
+        if len(kw) != len(kwargs):
+            return _error("ArgumentError", "keyword names must be Symbols")
+        return lambda: method(*args, **kw)
 
     def reply(self, result: Any) -> bytes:
         try:
@@ -199,6 +219,17 @@ class Dispatcher:
     def _too_big(self, what: str, size: int) -> str:
         limit = self.limits.max_message_bytes
         return f"Service {what} of {size} bytes is over max_message_bytes ({limit})"
+
+    def _raised(self, exc: Exception) -> bytes:
+        """The reply for an exception from the call prepare returned."""
+        # Two frames (the dispatcher's and prepare's lambda) mean the TypeError came
+        # from binding the arguments and the service never ran: an ArgumentError.
+        depth, tb = 0, exc.__traceback__
+        while tb is not None:
+            depth, tb = depth + 1, tb.tb_next
+        if isinstance(exc, TypeError) and depth <= 2:
+            return _error("ArgumentError", str(exc))
+        return self._service_raised(exc)
 
     def _service_raised(self, exc: Exception) -> bytes:
         self.last_error = exc

@@ -1,0 +1,172 @@
+"""The parent <-> worker protocol, sans-IO: bytes in, typed messages out, and back.
+
+A frame is a 4-byte big-endian length followed by that many bytes of msgpack: an
+array whose first element is the message type. Invariants this module keeps:
+
+- ``FrameReader.next_message`` never returns a partial message: it returns a
+  message, or ``NEED_DATA`` until the whole frame has been fed;
+- a frame over ``max_frame_bytes`` is refused as soon as its header is read,
+  before its body is buffered;
+- anything malformed (bad msgpack, unknown type, wrong field types) raises
+  ProtocolError, and the stream is then unusable: the caller drops the worker.
+
+Every message carries the run id it belongs to, so a late message of an earlier
+run (a Call racing a Cancel, say) is recognised and dropped.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import astuple, dataclass
+from typing import Any, Final
+
+import msgpack
+
+MAX_FRAME_BYTES = 64 << 20
+_HEADER = struct.Struct(">I")
+
+
+class ProtocolError(Exception):
+    """The peer sent bytes that are not a valid message."""
+
+
+class _NeedData:
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Final = _NeedData()
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """worker -> parent: the module is loaded; the worker takes runs."""
+
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """parent -> worker: run one request (the guest's encoded run request)."""
+
+    run_id: int
+    request: bytes
+    timeout: float | None
+    memory_limit: int | None
+    fuel: int | None
+    clock_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """worker -> parent: the guest made a Service call (its encoded payload)."""
+
+    run_id: int
+    call_id: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """parent -> worker: the encoded reply to a Call."""
+
+    run_id: int
+    call_id: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """parent -> worker: stop the run now."""
+
+    run_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """worker -> parent: the run ended with an outcome payload, or with a trap."""
+
+    run_id: int
+    payload: bytes | None
+    memory_bytes: int
+    trap_code: int | None  # wasmtime TrapCode value, when it trapped
+    trap_message: str
+
+
+Message = Ready | Run | Call | Reply | Cancel | Done
+
+_TYPES: dict[int, type[Any]] = {0: Ready, 1: Run, 2: Call, 3: Reply, 4: Cancel, 5: Done}
+_TAGS = {cls: tag for tag, cls in _TYPES.items()}
+_FIELD_TYPES: dict[type[Any], tuple[tuple[type, ...], ...]] = {
+    Ready: ((int,),),
+    Run: (
+        (int,),
+        (bytes,),
+        (float, int, type(None)),
+        (int, type(None)),
+        (int, type(None)),
+        (int, type(None)),
+    ),
+    Call: ((int,), (int,), (bytes,)),
+    Reply: ((int,), (int,), (bytes,)),
+    Cancel: ((int,),),
+    Done: ((int,), (bytes, type(None)), (int,), (int, type(None)), (str,)),
+}
+
+
+def encode(message: Message) -> bytes:
+    """One framed message."""
+    body: bytes = msgpack.packb([_TAGS[type(message)], *astuple(message)], use_bin_type=True)
+    return _HEADER.pack(len(body)) + body
+
+
+class FrameReader:
+    """Buffers bytes from the peer and yields whole messages."""
+
+    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+        self._buffer = bytearray()
+        self._max = max_frame_bytes
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    def next_message(self) -> Message | _NeedData:
+        """The next whole message, or NEED_DATA. Raises ProtocolError."""
+        if len(self._buffer) < _HEADER.size:
+            return NEED_DATA
+        (size,) = _HEADER.unpack_from(self._buffer)
+        if size > self._max:
+            raise ProtocolError(f"frame of {size} bytes exceeds the {self._max}-byte cap")
+        end = _HEADER.size + size
+        if len(self._buffer) < end:
+            return NEED_DATA
+        body = bytes(self._buffer[_HEADER.size : end])
+        del self._buffer[:end]
+        return decode_body(body)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes fed but not yet returned as messages (a partial frame at EOF)."""
+        return len(self._buffer)
+
+
+def decode_body(body: bytes) -> Message:
+    """Decode one frame body. Raises ProtocolError."""
+    try:
+        items = msgpack.unpackb(body, raw=False, use_list=True)
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise ProtocolError(f"frame is not msgpack: {exc}") from exc
+    if not isinstance(items, list) or not items or not isinstance(items[0], int):
+        raise ProtocolError("frame is not a tagged message")
+    cls = _TYPES.get(items[0])
+    if cls is None:
+        raise ProtocolError(f"unknown message type {items[0]!r}")
+    fields = items[1:]
+    expected = _FIELD_TYPES[cls]
+    if len(fields) != len(expected):
+        raise ProtocolError(f"{cls.__name__} has {len(fields)} fields, expected {len(expected)}")
+    for value, allowed in zip(fields, expected, strict=True):
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            raise ProtocolError(f"{cls.__name__} field has type {type(value).__name__}")
+    message: Message = cls(*fields)
+    return message
