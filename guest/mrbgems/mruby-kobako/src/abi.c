@@ -238,6 +238,7 @@ kobako_run(uint32_t request, uint32_t request_len)
   outcome_args args = {&st, &out};
   exc = mrb_protect_error(vm, encode_outcome, &args, &failed);
   if (failed || out.failed) {
+    if (out.failed) out_of_memory = 1;
     out.len = 0;
     out.failed = 0;
     put_fallback_error(&out);

@@ -10,8 +10,10 @@ buf_reserve(kobako_buf *b, uint32_t extra)
   uint64_t need = (uint64_t)b->len + extra;
   if (b->failed) return 0;
   if (need <= b->cap) return 1;
-  uint64_t cap = b->cap ? b->cap : 64;
-  while (cap < need) cap *= 2;
+  /* double while small; a single large write gets just what it needs (plus an
+   * eighth), so a big outcome does not transiently cost twice its size */
+  uint64_t cap = b->cap ? (uint64_t)b->cap * 2 : 64;
+  if (cap < need) cap = need + need / 8;
   if (cap > UINT32_MAX) cap = UINT32_MAX;
   if (cap < need) { b->failed = 1; return 0; }
   uint8_t *p = realloc(b->data, (size_t)cap);

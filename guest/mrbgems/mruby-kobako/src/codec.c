@@ -67,12 +67,13 @@ put_int(kobako_buf *b, int64_t v)
   else put_be(b, 0xd3, (uint64_t)v, 8);
 }
 
-/* Header for str/bin/array/map, choosing the shortest form. */
+/* Header for str/bin/array/map/ext, choosing the shortest form; fix == 0 means
+ * the type has no fixed-size form. */
 static void
 put_len(kobako_buf *b, uint8_t fix, uint32_t fixmax, uint8_t t8, uint8_t t16, uint8_t t32,
         uint32_t n)
 {
-  if (n <= fixmax) kobako_buf_byte(b, (uint8_t)(fix | n));
+  if (fix && n <= fixmax) kobako_buf_byte(b, (uint8_t)(fix | n));
   else if (t8 && n <= 0xff) put_be(b, t8, n, 1);
   else if (n <= 0xffff) put_be(b, t16, n, 2);
   else put_be(b, t32, n, 4);
@@ -329,7 +330,9 @@ dec_ext(decoder *d, uint8_t type, uint32_t n, mrb_value *out)
       uint8_t c = q[i];
       if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return dec_fail(d, "bad bigint");
     }
-    *out = mrb_bint_new_str(d->mrb, (const char *)q, n, 16);
+    /* the host sends only values beyond int64 here; a negative base means negative */
+    mrb_int neg = q[0] == '-';
+    *out = mrb_bint_new_str(d->mrb, (const char *)q + neg, n - neg, neg ? -16 : 16);
     return 0;
   }
   case KOBAKO_EXT_HANDLE:
