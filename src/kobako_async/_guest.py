@@ -38,6 +38,7 @@ POOL_MAX_MEMORY_BYTES = 4 << 30
 POOL_KEEP_RESIDENT_BYTES = 4 << 20
 MAX_WASM_STACK_BYTES = 2 << 20
 EPOCH_TICK_S = 0.005
+TICKER_LINGER_S = 1.0
 
 WASI = "wasi_snapshot_preview1"
 WASI_EBADF = 8
@@ -142,11 +143,15 @@ def _load_module(engine: wasmtime.Engine, wasm: bytes, config_key: str, cache: P
 
 
 class _EpochTicker:
-    """A daemon thread that advances the engine's epoch every EPOCH_TICK_S while runs need it."""
+    """A daemon thread that advances the engine's epoch every EPOCH_TICK_S while runs
+    need it, and for TICKER_LINGER_S after the last one, so back-to-back runs do not
+    each pay a thread wake-up."""
 
     def __init__(self, engine: wasmtime.Engine) -> None:
         self._engine = engine
         self._users = 0
+        self._last_release = 0.0
+        self._sleeping = False
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -157,17 +162,21 @@ class _EpochTicker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._tick, name="kobako-epoch", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._sleeping:
+                self._wake.notify()
 
     def release(self) -> None:
         with self._lock:
             self._users -= 1
+            self._last_release = time.monotonic()
 
     def _tick(self) -> None:
         while True:
             with self._lock:
-                while self._users == 0:
+                while self._users == 0 and time.monotonic() - self._last_release > TICKER_LINGER_S:
+                    self._sleeping = True
                     self._wake.wait()
+                self._sleeping = False
             time.sleep(EPOCH_TICK_S)
             self._engine.increment_epoch()
 

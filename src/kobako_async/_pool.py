@@ -85,6 +85,8 @@ class _Pending:
     finished: anyio.Event = field(default_factory=anyio.Event)
     cancel_requested: anyio.Event = field(default_factory=anyio.Event)
     service_scope: anyio.CancelScope | None = None
+    worker: _Worker | None = None  # set when a slot takes the run
+    ended: bool = False  # the worker is done with it
     execution: Execution | None = None
     error: BaseException | None = None
 
@@ -398,7 +400,10 @@ class Pool:
         try:
             await job.finished.wait()
         except BaseException:
-            job.cancel()  # the caller was cancelled: stop the guest, keep the worker
+            # the caller was cancelled: stop the guest, keep the worker
+            job.cancel()
+            if job.worker is not None and not job.ended and self._tg is not None:
+                self._tg.start_soon(self._forward_cancel, job.worker, job)
             raise
         if job.error is not None:
             raise job.error
@@ -462,36 +467,34 @@ class Pool:
             limits.clock_ns(),
         )
         watchdog = None if limits.timeout is None else limits.timeout + WATCHDOG_GRACE_S
+        job.worker = worker
         with anyio.move_on_after(watchdog) as watch:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._forward_cancel, worker, job)
-                try:
-                    await worker.send(run)
-                    done = await self._pump(worker, job)
-                except (
-                    EOFError,
-                    anyio.BrokenResourceError,
-                    anyio.ClosedResourceError,
-                    proto.ProtocolError,
-                ) as exc:
-                    status = await worker.kill()
-                    tg.cancel_scope.cancel()
-                    if job.cancel_requested.is_set():
-                        return False  # killed for not stopping in time: not a crash
-                    self._counts["crashed"] += 1
-                    empty = Execution(
-                        None, "", "", False, False, Usage(time.perf_counter() - started, 0)
+            try:
+                await worker.send(run)
+                done = await self._pump(worker, job)
+            except (
+                EOFError,
+                anyio.BrokenResourceError,
+                anyio.ClosedResourceError,
+                proto.ProtocolError,
+            ) as exc:
+                status = await worker.kill()
+                if job.cancel_requested.is_set():
+                    return False  # killed for not stopping in time: not a crash
+                self._counts["crashed"] += 1
+                empty = Execution(
+                    None, "", "", False, False, Usage(time.perf_counter() - started, 0)
+                )
+                broke = isinstance(exc, proto.ProtocolError)
+                reason = f"broke the protocol ({exc})" if broke else "died"
+                job.settle(
+                    error=WorkerCrashedError(
+                        f"worker {worker.pid} {reason} (exit status {status})", empty, status
                     )
-                    broke = isinstance(exc, proto.ProtocolError)
-                    reason = f"broke the protocol ({exc})" if broke else "died"
-                    job.settle(
-                        error=WorkerCrashedError(
-                            f"worker {worker.pid} {reason} (exit status {status})", empty, status
-                        )
-                    )
-                    self._counts["failed"] += 1
-                    return False
-                tg.cancel_scope.cancel()
+                )
+                self._counts["failed"] += 1
+                return False
+        job.ended = True
         if watch.cancelled_caught:
             self._counts["failed"] += 1
             job.settle(
@@ -503,16 +506,16 @@ class Pool:
             )
             return False
         if job.cancel_requested.is_set():
-            return done is not None
-        assert done is not None
+            return True  # its Done arrived: the worker stopped the guest and is fine
         self._settle(job, done, time.perf_counter() - started)
         return True
 
-    async def _pump(self, worker: _Worker, job: _Pending) -> proto.Done | None:
+    async def _pump(self, worker: _Worker, job: _Pending) -> proto.Done:
         """Serve the run's Service calls until its Done arrives."""
         while True:
             message = await worker.receive()
             if isinstance(message, proto.Done) and message.run_id == job.run_id:
+                job.ended = True
                 return message
             if isinstance(message, proto.Call) and message.run_id == job.run_id:
                 if job.cancel_requested.is_set():
@@ -527,10 +530,13 @@ class Pool:
                 raise proto.ProtocolError(f"unexpected {type(message).__name__} from a worker")
 
     async def _forward_cancel(self, worker: _Worker, job: _Pending) -> None:
-        await job.cancel_requested.wait()
-        await worker.send(proto.Cancel(job.run_id))
+        try:
+            await worker.send(proto.Cancel(job.run_id))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return  # the worker is gone already
         await anyio.sleep(CANCEL_GRACE_S)
-        await worker.kill()  # it did not stop in time; the slot replaces it
+        if not job.ended:
+            await worker.kill()  # it did not stop in time; the slot replaces it
 
     def _settle(self, job: _Pending, done: proto.Done, wall_time_s: float) -> None:
         try:
