@@ -4,7 +4,7 @@ STAMP   := .venv/.installed
 WASM    := data/kobako.wasm
 GUEST_SRC := $(shell find guest -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: run test lint bench guest conformance clean
+.PHONY: run test lint bench fuzz guest conformance clean
 
 run: $(WASM)
 	$(PY) examples/demo.py
@@ -21,7 +21,10 @@ bench: $(WASM)
 	$(PY) -m benchmarks
 
 conformance: $(WASM)
-	$(PY) -m benchmarks.conformance
+	$(PY) -m tests.conformance.mruby_suite
+
+fuzz: $(WASM)
+	KOBAKO_FUZZ_EXAMPLES=20000 $(PY) -m pytest tests/adversarial/test_fuzz.py -p no:cacheprovider
 
 guest: $(WASM)
 

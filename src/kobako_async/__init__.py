@@ -1,5 +1,7 @@
 """Run untrusted Ruby scripts in a WebAssembly-isolated mruby interpreter."""
 
+from typing import TYPE_CHECKING
+
 from ._codec import FrozenHash, Symbol
 from ._errors import (
     DisconnectedError,
@@ -20,8 +22,10 @@ from ._errors import (
     WorkerCrashedError,
 )
 from ._limits import Limits
-from ._pool import Job, MapResult, Pool
 from ._sandbox import Execution, Sandbox, Usage
+
+if TYPE_CHECKING:
+    from ._pool import Job, MapResult, Pool
 from ._services import FILLABLE
 
 __all__ = [
@@ -52,3 +56,13 @@ __all__ = [
     "Usage",
     "WorkerCrashedError",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # the Pool pulls in anyio and its event-loop machinery: load it on first use,
+    # so a process that only needs Sandbox starts faster
+    if name in ("Job", "MapResult", "Pool"):
+        from . import _pool
+
+        return getattr(_pool, name)
+    raise AttributeError(f"module 'kobako_async' has no attribute {name!r}")

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +108,14 @@ def _engine_config(metered: bool) -> tuple[wasmtime.Config, str]:
 def _load_module(engine: wasmtime.Engine, wasm: bytes, config_key: str, cache: Path) -> Any:
     """Deserialize the compiled module from the disk cache, or compile and store it.
 
-    The entry is keyed by the wasm's sha256, the wasmtime version and the engine
+    The entry is keyed by the wasm's sha256, the wasmtime build and the engine
     configuration. It carries a checksum of its own, so a torn or corrupt file is
     recompiled instead of handed to the deserializer.
     """
-    version = metadata.version("wasmtime")
+    # the native library's identity stands for the wasmtime version (importlib.metadata
+    # would cost ~20 ms of start-up)
+    lib = os.stat(ffi.filename)
+    version = f"{ffi.filename.name}:{lib.st_size}:{lib.st_mtime_ns}"
     key = hashlib.sha256(
         hashlib.sha256(wasm).digest() + f"|{version}|{config_key}".encode()
     ).hexdigest()
