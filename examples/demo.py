@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import anyio
+
 import kobako_async
 
 SCRIPT = """
@@ -33,5 +35,26 @@ def main() -> None:
         print("escape attempt:", exc)
 
 
+async def lookup(user_id: str) -> dict[str, object]:
+    await anyio.sleep(0.01)  # stands for a database or HTTP call in the app's event loop
+    return {"id": user_id, "plan": "pro", "seats": 3}
+
+
+async def pool_demo() -> None:
+    async with kobako_async.Pool(workers=2, timeout=2.0) as pool:
+        pool.bind("Users::Find", lookup)
+        ex = await pool.run(
+            'u = Users::Find.call("u42"); "#{u["id"]}: #{u["plan"]} x#{u["seats"]}"'
+        )
+        print("pool:   ", ex.value)
+        scripts = [f"{n} ** 3" for n in range(5)] + ["raise 'bad input'"]
+        async for result in pool.map(scripts):
+            print(
+                f"map[{result.index}]:",
+                result.execution.value if result.execution else result.error,
+            )
+
+
 if __name__ == "__main__":
     main()
+    anyio.run(pool_demo)
