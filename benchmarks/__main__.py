@@ -3,8 +3,11 @@
 Measures cold start (fresh processes, disk cache warm and cold), the latency of a
 fresh ``run("nil")``, two compute-bound scripts in the guest and in a native mruby
 built from the same source (built on first use under build/native-mruby), and
-memory: guest bytes per run and process RSS growth over many runs. Figures only:
-nothing here asserts a timing.
+memory: guest bytes per run and process RSS growth over many runs, and the cost of a
+Service call next to a bare wasm → Python host call (``benchmarks.services``).
+How soon the timeout, memory limit and fuel stop a hostile run (``benchmarks.limits``).
+The process Pool next to the IPC floor and in-process runs (``benchmarks.pool``).
+Figures only: nothing here asserts a timing.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import COMPUTE_SCRIPTS, ROOT, guest, native, report
+from . import COMPUTE_SCRIPTS, ROOT, guest, limits, native, pool, report, services
 from .stats import run_summary
 
 LABELS = {"xor_loop": "XOR loop, 100k iterations", "fib25": "fib(25)"}
@@ -146,6 +149,12 @@ def measure(*, quick: bool, with_native: bool) -> dict[str, Any]:
             results["memory"] = guest.memory(
                 leak_blocks=2 if quick else 5, leak_runs=200 if quick else 1000
             )
+            _log("Service calls and bare host calls")
+            results["services"] = services.measure(quick=quick)
+            _log("time to stop a run at each limit")
+            results["limits"] = limits.measure(quick=quick)
+            _log("Pool: IPC floor, latency, throughput, Service calls, worker RSS")
+            results["pool"] = pool.measure(quick=quick, pythonpath=pythonpath)
         finally:
             if saved is None:
                 os.environ.pop(guest.CACHE_ENV, None)

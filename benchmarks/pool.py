@@ -1,0 +1,355 @@
+"""What the process Pool costs and what it buys, on the stock asyncio loop and on uvloop.
+
+- IPC floor: a round trip of one framed msgpack message (a ``Run`` of ``nil``, encoded
+  and decoded with ``kobako_async._protocol``) to a tiny child Python process that
+  echoes length-prefixed frames over its stdin/stdout pipes, driven with
+  ``anyio.open_process``; the least any worker round trip can cost;
+- in-process: a fresh ``Sandbox().run("nil")``, no event loop (p50);
+- sequential ``await pool.run("nil")`` on one worker, p50/p99, and the CPU time the
+  parent and the worker spend per run; the target is p50 ≤ IPC floor + in-process
+  + 30 µs;
+- throughput of a CPU-bound script, fib(20), with 1 worker and with 2 (target: 2
+  workers ≥ 1.8× one);
+- throughput of ``run("nil")`` at concurrency 256 on a Pool of one worker per CPU,
+  next to in-process Sandboxes run from threads (``anyio.to_thread`` with a
+  ``CapacityLimiter`` of one thread per CPU);
+- a proxied async Service call, amortized: (one run making 1,000 calls − one run of
+  the same loop without them) / 1,000; the target is ≤ IPC floor + 20 µs;
+- RSS of each worker (``VmRSS`` in /proc/<pid>/status), fresh and after the load.
+
+Figures only; the targets are judged in ``report``.
+Run alone with ``python -m benchmarks.pool [--quick] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from .stats import latency_summary, run_summary
+
+FIB_20 = "def fib(n) = n < 2 ? n : fib(n-1) + fib(n-2); fib(20)"
+CALLS = 1000
+EMPTY_LOOP = f"i = 0; while i < {CALLS}; i += 1; end; i"
+CALL_LOOP = f"i = 0; while i < {CALLS}; Noop.call; i += 1; end; i"
+CONCURRENCY = 256
+
+_ECHO_CHILD = """\
+import os, struct
+
+def read_exact(n):
+    buf = b""
+    while len(buf) < n:
+        chunk = os.read(0, n - len(buf))
+        if not chunk:
+            raise SystemExit(0)
+        buf += chunk
+    return buf
+
+while True:
+    header = read_exact(4)
+    os.write(1, header + read_exact(struct.unpack(">I", header)[0]))
+"""
+
+LOOPS: dict[str, dict[str, Any]] = {
+    "asyncio": {"use_uvloop": False},
+    "uvloop": {"use_uvloop": True},
+}
+
+
+def _log(msg: str) -> None:
+    print(f"[bench] pool: {msg}", file=sys.stderr, flush=True)
+
+
+def _cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _rss_bytes(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return None
+
+
+async def _timed(call: Callable[[], Awaitable[object]], *, warmup: int, runs: int) -> list[float]:
+    """Wall seconds of each of ``runs`` sequential awaits of ``call()``, after warm-up."""
+    for _ in range(warmup):
+        await call()
+    clock = time.perf_counter_ns
+    times = []
+    for _ in range(runs):
+        started = clock()
+        await call()
+        times.append((clock() - started) / 1e9)
+    return times
+
+
+async def _throughput(
+    call: Callable[[], Awaitable[object]], *, total: int, concurrency: int
+) -> dict[str, Any]:
+    """``total`` awaits of ``call()`` from ``concurrency`` tasks at once: runs per second."""
+    remaining = total
+
+    async def drain() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await call()
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for _ in range(concurrency):
+            tg.start_soon(drain)
+    elapsed = time.perf_counter() - started
+    return {
+        "runs": total,
+        "concurrency": concurrency,
+        "elapsed_s": elapsed,
+        "runs_per_s": total / elapsed,
+    }
+
+
+async def ipc_floor(*, warmup: int, runs: int) -> dict[str, Any]:
+    """p50/p99 of one framed message to an echoing child process and back."""
+    from kobako_async import _protocol as proto
+    from kobako_async._limits import Limits
+    from kobako_async._sandbox import build_request
+    from kobako_async._services import Dispatcher
+
+    limits = Limits()
+    request = build_request("nil", limits, Dispatcher({}, limits, sync_only=False), None)
+    process = await anyio.open_process(
+        [sys.executable, "-c", _ECHO_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert process.stdin is not None and process.stdout is not None
+    stdin, stdout = process.stdin, process.stdout
+    reader = proto.FrameReader()
+    run_ids = iter(range(1, 1 << 62))
+
+    async def round_trip() -> None:
+        run = proto.Run(next(run_ids), request, 5.0, 64 << 20, None, 0)
+        await stdin.send(proto.encode(run))
+        while isinstance(message := reader.next_message(), proto._NeedData):
+            reader.feed(await stdout.receive(1 << 16))
+        assert message == run
+
+    try:
+        for _ in range(warmup):
+            await round_trip()
+        parent = time.process_time()
+        times = await _timed(round_trip, warmup=0, runs=runs)
+        parent = (time.process_time() - parent) / runs
+    finally:
+        await stdin.aclose()
+        with anyio.move_on_after(2):
+            await process.wait()
+        if process.returncode is None:
+            process.kill()
+        await process.aclose()
+    size = len(proto.encode(proto.Run(1, request, 5.0, 64 << 20, None, 0)))
+    return {"message_bytes": size, "parent_cpu_per_trip_s": parent} | latency_summary(times)
+
+
+async def pool_nil(*, warmup: int, runs: int) -> dict[str, Any]:
+    """Sequential ``await pool.run("nil")`` on a one-worker Pool; worker RSS fresh and after."""
+    from kobako_async import Pool
+
+    async with Pool(workers=1) as pool:
+        (pid,) = pool.worker_pids()
+        fresh = _rss_bytes(pid)
+        for _ in range(warmup):
+            await pool.run("nil")
+        parent, worker = time.process_time(), _cpu_s(pid)
+        times = await _timed(lambda: pool.run("nil"), warmup=0, runs=runs)
+        parent = (time.process_time() - parent) / runs
+        worker_end = _cpu_s(pid)
+        after = _rss_bytes(pid)
+    return {
+        "latency": latency_summary(times),
+        "parent_cpu_per_run_s": parent,
+        "worker_cpu_per_run_s": (
+            None if worker is None or worker_end is None else (worker_end - worker) / runs
+        ),
+        "rss_fresh_bytes": fresh,
+        "rss_after_bytes": after,
+    }
+
+
+async def cpu_scaling(*, runs: int) -> dict[str, Any]:
+    """Throughput of fib(20) with 1 and with 2 workers, each kept busy (4 runs per worker)."""
+    from kobako_async import Pool
+
+    out: dict[str, Any] = {"script": FIB_20}
+    for workers in (1, 2):
+        async with Pool(workers=workers, timeout=None) as pool:
+            await _throughput(lambda: pool.run(FIB_20), total=4 * workers, concurrency=workers)
+            out[f"workers_{workers}"] = await _throughput(
+                lambda: pool.run(FIB_20), total=runs, concurrency=4 * workers
+            )
+    out["speedup"] = out["workers_2"]["runs_per_s"] / out["workers_1"]["runs_per_s"]
+    return out
+
+
+async def nil_throughput(*, runs: int) -> dict[str, Any]:
+    """run("nil") from 256 tasks: a Pool of one worker per CPU vs Sandboxes in threads."""
+    from kobako_async import Pool, Sandbox
+
+    cpus = os.cpu_count() or 1
+    out: dict[str, Any] = {"workers": cpus, "threads": cpus}
+    async with Pool(workers=cpus) as pool:
+        await _throughput(lambda: pool.run("nil"), total=4 * CONCURRENCY, concurrency=CONCURRENCY)
+        out["pool"] = await _throughput(
+            lambda: pool.run("nil"), total=runs, concurrency=CONCURRENCY
+        )
+        out["worker_rss_bytes"] = [_rss_bytes(pid) for pid in pool.worker_pids()]
+    sandbox = Sandbox()
+    limiter = anyio.CapacityLimiter(cpus)
+
+    def in_thread() -> Awaitable[object]:
+        return anyio.to_thread.run_sync(sandbox.run, "nil", limiter=limiter)
+
+    await _throughput(in_thread, total=4 * CONCURRENCY, concurrency=CONCURRENCY)
+    out["threads_in_process"] = await _throughput(in_thread, total=runs, concurrency=CONCURRENCY)
+    out["ratio"] = out["pool"]["runs_per_s"] / out["threads_in_process"]["runs_per_s"]
+    return out
+
+
+async def service_call(*, warmup: int, samples: int) -> dict[str, Any]:
+    """A proxied async (and, for scale, sync) Service call, amortized over 1,000 in one run."""
+    from kobako_async import Pool
+
+    async def noop_async() -> None:
+        return None
+
+    def noop_sync() -> None:
+        return None
+
+    out: dict[str, Any] = {"calls_per_run": CALLS}
+    async with Pool(workers=1, timeout=None) as pool:
+        empty = await _timed(lambda: pool.run(EMPTY_LOOP), warmup=warmup, runs=samples)
+        out["empty_loop"] = run_summary(empty)
+        for name, service in (("async", noop_async), ("sync", noop_sync)):
+            call = partial(pool.run, CALL_LOOP, bind={"Noop": service})
+            loop = await _timed(call, warmup=warmup, runs=samples)
+            out[name] = run_summary(loop) | {
+                "per_call_s": (statistics.median(loop) - statistics.median(empty)) / CALLS
+            }
+    return out
+
+
+def in_process_nil(*, warmup: int, runs: int) -> dict[str, Any]:
+    """p50/p99 of a fresh ``Sandbox().run("nil")`` in this process."""
+    from kobako_async import Sandbox
+
+    sandbox = Sandbox()
+    for _ in range(warmup):
+        sandbox.run("nil")
+    clock = time.perf_counter_ns
+    times = []
+    for _ in range(runs):
+        started = clock()
+        sandbox.run("nil")
+        times.append((clock() - started) / 1e9)
+    return latency_summary(times)
+
+
+async def _one_loop(quick: bool, in_process_p50: float) -> dict[str, Any]:
+    _log("IPC floor")
+    floor = await ipc_floor(warmup=100 if quick else 300, runs=500 if quick else 3000)
+    _log('sequential run("nil")')
+    nil = await pool_nil(warmup=100 if quick else 300, runs=500 if quick else 3000)
+    _log("fib(20) on 1 and 2 workers")
+    cpu = await cpu_scaling(runs=60 if quick else 300)
+    _log(f"run(nil) at concurrency {CONCURRENCY}, Pool vs threads")
+    burst = await nil_throughput(runs=1500 if quick else 8000)
+    _log("amortized Service call")
+    svc = await service_call(warmup=2 if quick else 5, samples=7 if quick else 31)
+    return {
+        "ipc_floor": floor,
+        "pool_nil": nil,
+        "nil_p50_target_s": floor["p50_s"] + in_process_p50 + 30e-6,
+        "cpu_scaling": cpu,
+        "nil_throughput": burst,
+        "service_call": svc,
+        "service_call_target_s": floor["p50_s"] + 20e-6,
+    }
+
+
+@contextmanager
+def _child_pythonpath(pythonpath: str | None) -> Iterator[None]:
+    """Let worker processes import kobako_async from ``pythonpath`` (if not installed)."""
+    saved = os.environ.get("PYTHONPATH")
+    if pythonpath:
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, saved]))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+def measure(*, quick: bool, pythonpath: str | None = None) -> dict[str, Any]:
+    """Every Pool measurement, on each event loop available."""
+    started = time.perf_counter()
+    _log('in-process run("nil")')
+    inproc = in_process_nil(warmup=100 if quick else 300, runs=500 if quick else 3000)
+    results: dict[str, Any] = {"in_process_nil": inproc, "cpus": os.cpu_count(), "loops": {}}
+    with _child_pythonpath(pythonpath):
+        for name, options in LOOPS.items():
+            if options.get("use_uvloop"):
+                try:
+                    import uvloop  # noqa: F401
+                except ImportError:
+                    results["loops"][name] = None
+                    _log("uvloop is not installed: skipped")
+                    continue
+            _log(f"--- {name} event loop")
+            results["loops"][name] = anyio.run(
+                _one_loop, quick, inproc["p50_s"], backend="asyncio", backend_options=options
+            )
+    results["duration_s"] = time.perf_counter() - started
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.pool", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    args = parser.parse_args(argv)
+    from . import __main__ as harness
+    from . import report
+
+    results = measure(quick=args.quick, pythonpath=harness._ensure_importable())
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(report.render_pool(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Adversarial scripts: a corpus with exact expected outcomes, and a fuzzer."""

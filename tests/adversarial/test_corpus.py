@@ -1,0 +1,621 @@
+"""A corpus of hostile scripts, each with its exact outcome, run on one shared Sandbox.
+
+Every case asserts the outcome (a value, or the exact error class and Ruby class) and
+that the next run on the same Sandbox still works: nothing a script does outlives its
+run or harms the host. Cases marked xfail are bugs: the reason names what happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from kobako_async import (
+    Execution,
+    KobakoError,
+    MemoryLimitError,
+    MessageSizeError,
+    NoServiceError,
+    Sandbox,
+    SandboxError,
+    ServiceCallLimitError,
+    ServiceError,
+    TimeoutError,
+    TrapError,
+)
+
+MiB = 1 << 20
+TIMEOUT_S = 1.0
+"""The Sandbox's timeout; cases expected to time out run with TIMED_OUT_S instead."""
+TIMED_OUT_S = 0.3
+MAX_SERVICE_CALLS = 1000
+
+
+class Opaque:
+    """A host object with no wire form: it reaches the script as a Handle."""
+
+    def ping(self) -> str:
+        return "pong"
+
+
+class Probe:
+    """The corpus's Service; counts the calls that reached the host."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def echo(self, *args: Any, **kwargs: Any) -> list[Any]:
+        self.calls += 1
+        return [list(args), kwargs]
+
+    def opaque(self) -> Opaque:
+        self.calls += 1
+        return Opaque()
+
+    def boom(self) -> None:
+        self.calls += 1
+        raise KeyError("real")
+
+
+@dataclass(frozen=True)
+class Value:
+    """The run returns ``value`` (and prints ``stdout``, if given)."""
+
+    value: Any
+    stdout: str | None = None
+
+
+@dataclass(frozen=True)
+class Raises:
+    """The run raises exactly one of ``errors``, with Ruby class ``klass`` if given."""
+
+    errors: tuple[type[KobakoError], ...]
+    klass: str | None = None
+    match: str | None = None
+
+
+def raises(
+    *errors: type[KobakoError], klass: str | None = None, match: str | None = None
+) -> Raises:
+    return Raises(errors, klass, match)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    script: str
+    expect: Value | Raises
+    calls: int | None = None
+    """How many Service calls reach the host, if the case is about that."""
+    memory_limit: int | None = None
+    """Overrides the Sandbox's 32 MiB when set."""
+    bug: str | None = None
+    """Why this case fails today (it is run as a strict xfail)."""
+
+
+TIMEOUT = raises(TimeoutError)
+MEMORY = raises(MemoryLimitError)
+STACK = raises(SandboxError, klass="SystemStackError")
+
+
+def ruby_error(klass: str, match: str | None = None) -> Raises:
+    return raises(SandboxError, klass=klass, match=match)
+
+
+CASES = [
+    # ---- endless loops, also where Ruby would run cleanup code ----
+    Case("loop", "loop {}", TIMEOUT),
+    Case("while-true", "while true; end", TIMEOUT),
+    Case("until-false", "i = 0; i += 1 until false", TIMEOUT),
+    Case("loop-in-ensure", "begin; raise 'x'; ensure; loop {}; end", TIMEOUT),
+    Case("rescue-retry", "begin; raise 'x'; rescue; retry; end", TIMEOUT),
+    Case(
+        "rescue-exception-forever",
+        "loop { begin; raise Exception; rescue Exception; end }",
+        TIMEOUT,
+    ),
+    Case("ensure-in-every-frame", "def f(n); f(n + 1); ensure; loop {}; end; f(0)", TIMEOUT),
+    Case("endless-range", "(1..).each {}", TIMEOUT),
+    Case("endless-enumerator", "Enumerator.new { |y| loop { y << 1 } }.to_a", TIMEOUT),
+    Case("catch-throw-loop", "loop { catch(:x) { throw :x } }", TIMEOUT),
+    Case("instance-eval-string-loop", 'instance_eval("loop {}")', TIMEOUT),
+    Case("eval-string-loop", 'eval("while true; end")', TIMEOUT),
+    # ---- recursion ----
+    Case("deep-recursion", "def f(n) = f(n + 1); f(0)", STACK),
+    Case("lambda-recursion", "f = ->(n) { f.(n + 1) }; f.(0)", STACK),
+    Case("fork-bomb-recursion", "def f(n) = (f(n + 1); f(n + 1)); f(0)", STACK),
+    Case("exponential-recursion", "def b(n) = n == 0 ? 1 : b(n - 1) + b(n - 1); b(64)", TIMEOUT),
+    Case("eval-recursion", 'def f = eval("f"); f', STACK),
+    Case(
+        "comparable-recursion",
+        "class A; include Comparable; def <=>(o) = (self <=> o); end; A.new < A.new",
+        STACK,
+    ),
+    Case(
+        "method-missing-send-recursion",
+        "class Object; def method_missing(n, *a) = send(n, *a); end; zork",
+        raises(TrapError),  # the wasm stack runs out inside C frames: a trap, documented
+    ),
+    Case(
+        "hash-default-proc-recursion",
+        "h = Hash.new { |hash, k| hash[k] }; h[1]",
+        raises(TrapError),  # likewise: recursion through C frames exhausts the wasm stack
+    ),
+    Case(
+        "raise-from-depth-1500",
+        "def f(n) = n == 0 ? raise('deep') : f(n - 1); f(1500)",
+        ruby_error("RuntimeError", "deep"),
+        bug="TrapError: 'memory fault at wasm address ... out of bounds memory access'"
+        " while reporting an exception raised 1400-5000 frames deep",
+    ),
+    Case(
+        "rescued-raise-from-depth-3000",
+        "def f(n) = n == 0 ? raise('deep') : f(n - 1)\n"
+        "begin; f(3000); rescue => e; e.backtrace.size; end",
+        Value(3002),
+    ),
+    # ---- memory ----
+    Case("string-2-31", '"a" * 2**31', MEMORY),
+    Case("string-doubling", 's = "a"; loop { s += s }', MEMORY),
+    Case("array-of-arrays", "a = []; loop { a << [1, 2, 3] }", MEMORY),
+    Case("hash-growth", "h = {}; i = 0; loop { h[i] = i; i += 1 }", MEMORY),
+    Case("bigint-power", "2 ** (2**40)", MEMORY),
+    Case("bigint-shift-2-32", "1 << 2**32", MEMORY),
+    Case(
+        "fibers-alloc",
+        "fs = []; loop { fs << Fiber.new { Fiber.yield 1 }; fs.last.resume }",
+        MEMORY,
+    ),
+    Case("format-precision", 'format("%.99999999f", 1.0)', MEMORY),
+    Case("format-width-2-31-1", 'format("%-2147483647s", "")', MEMORY),
+    Case("pack-x-2-31", '[1].pack("x2147483647")', MEMORY),
+    Case("center-2-32", '"a".center(2**32 + 5)', MEMORY),
+    Case(
+        "rescue-no-memory-and-retry",
+        'a = []; loop { begin; a << "x" * 100_000; rescue NoMemoryError; end }',
+        TIMEOUT,
+    ),
+    # ---- size overflow ----
+    Case("array-times-2-62", "[1] * 2**62", ruby_error("ArgumentError", "array size too big")),
+    Case("array-new-2-40", "Array.new(2**40)", ruby_error("IndexError")),
+    Case("array-index-2-32", "a = []; a[2**32 + 1] = 1", ruby_error("IndexError")),
+    Case("range-to-a-infinite", "(1..Float::INFINITY).to_a", ruby_error("ArgumentError")),
+    Case("string-times-negative", '"a" * -1', ruby_error("ArgumentError")),
+    Case(
+        "string-times-2-62",
+        '"a" * 2**62',
+        raises(SandboxError, MemoryLimitError),
+        bug="TrapError 'out of bounds memory access': String#* length wraps at 2**32 on wasm32",
+    ),
+    Case(
+        "string-times-wraps-2-32",
+        '"ab" * 2**31',
+        raises(SandboxError, MemoryLimitError),
+        bug="TrapError 'out of bounds memory access': String#* length wraps at 2**32 on wasm32",
+    ),
+    Case(
+        "ljust-2-32",
+        '"a".ljust(2**32 + 5)',
+        raises(SandboxError, MemoryLimitError),
+        bug="TrapError 'out of bounds memory access': String#ljust width wraps at 2**32",
+    ),
+    # ---- Integer overflow into bigint ----
+    Case("int64-max-plus-one", "2**63 - 1 + 1", Value(2**63)),
+    Case("int64-min-minus-one", "-(2**63) - 1", Value(-(2**63) - 1)),
+    Case("int64-succ", "9223372036854775807.succ", Value(2**63)),
+    Case("bigint-product", "(2**64) * (2**64) + 1", Value(2**128 + 1)),
+    Case("pow-mod-huge-exponent", "2.pow(2**62, 1000)", Value(pow(2, 2**62, 1000))),
+    Case(
+        "shift-by-2-40",
+        "1 << 2**40",
+        raises(SandboxError, MemoryLimitError),
+        bug="returns 1: the shift width is truncated to 32 bits (1 << (2**40 + 3) is 8)",
+    ),
+    # ---- format strings and pack ----
+    Case(
+        "format-star-width-2-31", '"%*d" % [2**31, 1]', ruby_error("ArgumentError", "width too big")
+    ),
+    Case("format-literal-width", 'format("%4294967300d", 1)', ruby_error("ArgumentError")),
+    Case("format-negative-star", 'format("%*s", -(2**31), "")', ruby_error("ArgumentError")),
+    Case("format-bigint-d", '"%d" % (2**100)', ruby_error("RangeError")),
+    Case(
+        "format-star-width-2-32",
+        '"%*d" % [2**32 + 5, 1]',
+        ruby_error("ArgumentError", "width too big"),
+        bug="returns '    1': the width is truncated to 32 bits",
+    ),
+    Case("pack-huge-count", '[1].pack("C4294967300")', ruby_error("RuntimeError", "too big")),
+    Case("unpack-huge-count", '"a".unpack("C4294967300")', ruby_error("RuntimeError", "too big")),
+    Case("pack-q-bigint", '[2**64].pack("Q")', ruby_error("RangeError")),
+    # ---- hash collision floods ----
+    Case(
+        "hash-constant-hash",
+        "class K; def hash = 0; def eql?(o) = false; end; h = {}; 1_000_000.times { h[K.new] = 1 }",
+        TIMEOUT,
+    ),
+    Case(
+        "hash-float-keys",
+        "h = {}; 1_000_000.times { |i| h[(i * 2**32).to_f] = i }",
+        TIMEOUT,
+    ),
+    Case(
+        "hash-raising-eql",
+        "class K; def hash = 1; def eql?(o) = raise('e'); end; h = {K.new => 1}; h[K.new]",
+        ruby_error("RuntimeError", "e"),
+    ),
+    Case("hash-bigint-hash", "class K; def hash = 2**100; end; {K.new => 1}.size", Value(1)),
+    # ---- GC torture ----
+    Case("gc-loop", "loop { GC.start }", TIMEOUT),
+    Case(
+        "gc-disabled-garbage",
+        'GC.disable; a = nil; 100_000.times { a = [a, "x" * 10] }; GC.enable; GC.start; :ok',
+        Value("ok"),
+    ),
+    Case(
+        "objectspace-freeze-everything",
+        "ObjectSpace.each_object(Object) { |o| o.freeze rescue nil }; [1, 'a', {b: 2}]",
+        Value([1, "a", {"b": 2}]),
+    ),
+    Case(
+        "objectspace-poison-to-s",
+        "ObjectSpace.each_object(Class) { |c| c.class_eval { def to_s = raise('x') } rescue nil }\n"
+        "[1, 'a']",
+        Value([1, "a"]),
+    ),
+    Case(
+        "objectspace-empty-strings",
+        'ObjectSpace.each_object(String) { |s| s.replace("") rescue nil }; "ok"',
+        Value("ok"),
+    ),
+    # ---- exceptions from to_s / inspect during output ----
+    Case(
+        "puts-to-s-raises",
+        "o = Object.new; def o.to_s = raise('ts'); puts o",
+        ruby_error("RuntimeError", "ts"),
+    ),
+    Case(
+        "p-inspect-raises",
+        "o = Object.new; def o.inspect = raise('ins'); p o",
+        ruby_error("RuntimeError", "ins"),
+    ),
+    Case(
+        "puts-to-s-not-string-inspect-raises",
+        "o = Object.new; def o.to_s = 5; def o.inspect = raise('ins'); puts o",
+        ruby_error("RuntimeError", "ins"),
+    ),
+    Case(
+        "interpolation-to-s-raises",
+        'o = Object.new; def o.to_s = raise("ts"); "#{o}"',
+        ruby_error("RuntimeError"),
+    ),
+    Case("puts-to-s-loops", "o = Object.new; def o.to_s = loop {}; puts o", TIMEOUT),
+    Case(
+        "stdout-write-raises",
+        "def $stdout.write(*) = raise('w'); puts 1",
+        ruby_error("RuntimeError", "w"),
+    ),
+    Case("stdout-write-loops", "def $stdout.write(*) = loop {}; puts 1", TIMEOUT),
+    Case("stdout-replaced-by-nil", "$stdout = nil; puts 1", raises(SandboxError)),
+    Case(
+        "kernel-puts-redefined",
+        "Kernel.define_method(:puts) { |*| raise 'no' }; puts 1",
+        ruby_error("RuntimeError"),
+    ),
+    Case("puts-cyclic-array", "a = []; a << a; puts a; :ok", Value("ok", stdout="[...]\n")),
+    Case("output-new", "Kobako::Output.new", ruby_error("NoMethodError")),
+    # ---- exceptions and tricks during result encoding ----
+    Case(
+        "value-to-s-raises",
+        "o = Object.new; def o.to_s = raise('x'); o",
+        ruby_error("TypeError", "no wire form"),
+    ),
+    Case(
+        "value-string-subclass",
+        "class S < String; def to_s = raise; def inspect = raise; end; S.new('abc')",
+        Value("abc"),
+    ),
+    Case(
+        "value-array-subclass",
+        "class A < Array; def each = raise; def size = 99; end; A.new([1, 2])",
+        Value([1, 2]),
+    ),
+    Case(
+        "value-hash-subclass",
+        "class H < Hash; def each = raise; end; h = H.new; h[1] = 2; h",
+        Value({1: 2}),
+    ),
+    Case(
+        "value-key-hash-raises",
+        "class K; def hash = raise('h'); end; {K.new => 1}",
+        ruby_error("TypeError"),
+    ),
+    Case("value-cyclic", "a = [1]; a << a; a", ruby_error("ArgumentError", "cyclic")),
+    Case(
+        "value-too-deep", "a = 1; 1000.times { a = [a] }; a", ruby_error("ArgumentError", "deeper")
+    ),
+    Case(
+        "value-fiber",
+        "f = Fiber.new { Fiber.yield Fiber.current }; f.resume",
+        ruby_error("TypeError"),
+    ),
+    Case("value-too-big", '"x" * (2 * 1024 * 1024)', raises(MessageSizeError, match="outcome")),
+    Case(
+        "message-raises",
+        "class E < StandardError; def message = raise(E); end; raise E",
+        ruby_error("E", "E"),
+    ),
+    Case(
+        "message-not-a-string",
+        "class E < StandardError; def message = :sym; end; raise E",
+        ruby_error("E", "E"),
+    ),
+    Case("message-loops", "class E < StandardError; def message = loop {}; end; raise E", TIMEOUT),
+    Case(
+        "message-invalid-utf8",
+        'raise "\\xff\\xfe bad"',
+        ruby_error("RuntimeError", "\ufffd\ufffd bad"),
+    ),
+    Case(
+        "backtrace-100k",
+        'e = RuntimeError.new("m"); e.set_backtrace(["x"] * 100_000); raise e',
+        ruby_error("RuntimeError"),
+    ),
+    Case(
+        "anonymous-exception-class",
+        "raise Class.new(StandardError), 'anon'",
+        raises(SandboxError, match="anon"),
+    ),
+    Case(
+        "outcome-out-of-memory",
+        'x = "a" * 1000; Array.new(20_000, x)',
+        MEMORY,
+        memory_limit=64 * MiB,
+    ),
+    # ---- Service proxies, Handles and Kobako internals ----
+    Case("forged-target-integer", "Kobako.__call(1, :x, [], {})", ruby_error("TypeError"), calls=0),
+    Case("forged-target-nil", "Kobako.__call(nil, :x, [], {})", ruby_error("TypeError"), calls=0),
+    Case(
+        "args-not-array",
+        'Kobako.__call(Svc, :echo, "notarray", {})',
+        ruby_error("TypeError"),
+        calls=0,
+    ),
+    Case("kwargs-not-hash", "Kobako.__call(Svc, :echo, [1], [])", ruby_error("TypeError"), calls=0),
+    Case(
+        "kwargs-integer-keys",
+        "Kobako.__call(Svc, :echo, [1], {1 => 2})",
+        ruby_error("ArgumentError"),
+        calls=0,
+    ),
+    Case(
+        "method-name-with-nul",
+        'Kobako.__call(Svc, :"echo\\0", [], {})',
+        raises(NoServiceError),
+        calls=0,
+    ),
+    Case("method-name-empty", 'Kobako.__call(Svc, :"", [], {})', raises(NoServiceError), calls=0),
+    Case(
+        "reflective-dunder",
+        "Kobako.__call(Svc, :__class__, [], {})",
+        raises(NoServiceError),
+        calls=0,
+    ),
+    Case("reflective-on-handle", "Svc.opaque.__reduce_ex__(2)", raises(NoServiceError), calls=1),
+    Case("handle-mro", "Svc.opaque.mro", raises(NoServiceError), calls=1),
+    Case("handle-new", "Kobako::Handle.new", ruby_error("NoMethodError"), calls=0),
+    Case(
+        "handle-allocate",
+        "Class.new(Kobako::Handle).allocate",
+        ruby_error("NoMethodError"),
+        calls=0,
+    ),
+    Case(
+        "service-dup-via-kernel",
+        "Kernel.instance_method(:dup).bind_call(Svc).echo(1)",
+        ruby_error("TypeError"),
+        calls=0,
+    ),
+    Case("proxy-as-argument", "Svc.echo(Svc)", ruby_error("TypeError", "no wire form"), calls=0),
+    Case(
+        "handle-round-trip",
+        "h = Svc.opaque; [Svc.echo(h)[0][0].ping, h.ping]",
+        Value(["pong", "pong"]),
+        calls=2,
+    ),
+    Case("block-to-service", "Svc.echo(1) { }", ruby_error("ArgumentError"), calls=0),
+    Case("many-arguments", "Svc.echo(*Array.new(100_000, 1))[0].size", Value(100_000), calls=1),
+    Case(
+        "huge-call",
+        'Svc.echo("x" * (2 * 1024 * 1024))',
+        raises(MessageSizeError, match="call of"),
+        calls=0,
+    ),
+    Case(
+        "method-missing-storm",
+        "n = 0\n"
+        "5000.times { begin; Svc.nope; rescue NoMethodError; n += 1;"
+        " rescue Kobako::ServiceCallLimitError; end }\n"
+        "n",
+        Value(MAX_SERVICE_CALLS),
+        calls=0,
+    ),
+    Case("method-missing-storm-forever", "loop { Svc.nope rescue nil }", TIMEOUT, calls=0),
+    Case(
+        "service-call-storm",
+        "loop { Svc.echo(1) }",
+        raises(ServiceCallLimitError),
+        calls=MAX_SERVICE_CALLS,
+    ),
+    Case(
+        "redefine-kobako-call",
+        "module Kobako; def self.__call(*) = :forged; end; Svc.echo(1)",
+        Value("forged"),
+        calls=0,
+    ),
+    Case(
+        "redefine-method-missing",
+        "class Kobako::Proxy; def method_missing(*) = 7; end; Svc.echo(1)",
+        Value(7),
+        calls=0,
+    ),
+    Case(
+        "undef-method-missing",
+        "Kobako::Proxy.send(:undef_method, :method_missing); Svc.echo(1)",
+        ruby_error("NoMethodError"),
+        calls=0,
+    ),
+    Case(
+        "remove-kobako",
+        "Object.send(:remove_const, :Kobako); Svc.echo(1)",
+        ruby_error("NameError"),
+        calls=0,
+    ),
+    Case(
+        "remove-proxy-class",
+        "Kobako.send(:remove_const, :Proxy); Svc.echo(1)",
+        Value([[1], {}]),
+        calls=1,
+    ),
+    Case(
+        "respond-to-raises",
+        "class Object; def respond_to?(*) = raise('no'); end; [1, {a: Svc.echo(2)}]",
+        Value([1, {"a": [[2], {}]}]),
+        calls=1,
+    ),
+    Case(
+        "service-error-rescued",
+        "begin; Svc.boom; rescue Kobako::ServiceError => e; e.message; end",
+        Value("KeyError: 'real'"),
+        calls=1,
+    ),
+    Case("service-error-unrescued", "Svc.boom", raises(ServiceError, klass="KeyError"), calls=1),
+    Case(
+        "kwargs-only-call",
+        "Svc.echo(a: 1)",
+        Value([[], {"a": 1}]),
+        calls=1,
+    ),
+    Case(
+        "forged-call-limit-error",
+        'raise Kobako::ServiceCallLimitError, "fake"',
+        raises(SandboxError, klass="Kobako::ServiceCallLimitError"),
+        calls=0,
+        bug="ServiceCallLimitError: the host takes the limit error from the guest's class name",
+    ),
+    Case(
+        "forged-service-error",
+        'raise Kobako::ServiceError, "ValueError: fake"',
+        raises(SandboxError, klass="Kobako::ServiceError"),
+        calls=0,
+        bug="ServiceError('ValueError'): a script can report a Service failure that never happened",
+    ),
+    Case(
+        "forged-disconnected",
+        'raise Kobako::DisconnectedError, "fake"',
+        raises(SandboxError, klass="Kobako::DisconnectedError"),
+        calls=0,
+        bug="DisconnectedError: a script can report a stale Handle it never used",
+    ),
+    Case(
+        "hidden-call-limit",
+        "Kobako.send(:remove_const, :ServiceCallLimitError); loop { Svc.echo(1) }",
+        raises(ServiceCallLimitError),
+        calls=MAX_SERVICE_CALLS,
+        bug="SandboxError(StandardError): with the guest class removed the limit is misreported",
+    ),
+    # ---- metaprogramming on core classes ----
+    Case("redefine-string-size", 'String.define_method(:size) { 0 }; "abc".size', Value(0)),
+    Case("remove-string", 'Object.send(:remove_const, :String); "a"', Value("a")),
+    Case("redefine-integer-to-s", "class Integer; def to_s = 'x'; end; 2**70", Value(2**70)),
+    Case("redefine-raise", "module Kernel; def raise(*) = :nope; end; raise 'x'", Value("nope")),
+    Case("eval-huge-expression", 'eval("1 + " * 5000 + "1")', raises(SandboxError)),
+    Case("eval-deep-brackets", 'eval("[" * 10000 + "]" * 10000)', ruby_error("SyntaxError")),
+    Case("instance-eval-string", 'Object.new.instance_eval("self.class.name")', Value("Object")),
+    Case("binding-eval", 'x = 1; binding.eval("x + 1")', Value(2)),
+    # ---- Fibers ----
+    Case("fiber-yield-at-root", "Fiber.yield", ruby_error("FiberError")),
+    Case(
+        "fiber-double-resume",
+        "f = Fiber.new { Fiber.new { f.resume }.resume }; f.resume",
+        ruby_error("FiberError"),
+    ),
+    Case("fiber-dead-resume", "f = Fiber.new { 1 }; f.resume; f.resume", ruby_error("FiberError")),
+    Case("fiber-ping-pong", "f = Fiber.new { loop { Fiber.yield } }; loop { f.resume }", TIMEOUT),
+    Case("fiber-nesting", "Fiber.new { def g = Fiber.new { g }.resume; g }.resume", TIMEOUT),
+    Case(
+        "fiber-10k-suspended",
+        "fs = Array.new(10_000) { Fiber.new { Fiber.yield } }; fs.each(&:resume); fs.size",
+        Value(10_000),
+    ),
+    Case(
+        "fiber-service-call",
+        "Fiber.new { Fiber.yield Svc.echo(1) }.resume",
+        Value([[1], {}]),
+        calls=1,
+    ),
+    Case(
+        "fiber-raise-exception",
+        "Fiber.new { raise Exception, 'x' }.resume",
+        ruby_error("Exception", "x"),
+    ),
+]
+
+NEXT_RUN = '[1 + 1, "abc".size, 2**64, Svc.echo(:ok), Object.const_defined?(:K)]'
+NEXT_VALUE = [2, 3, 2**64, [["ok"], {}], False]
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return Sandbox(
+        timeout=TIMEOUT_S,
+        memory_limit=32 * MiB,
+        max_service_calls=MAX_SERVICE_CALLS,
+        max_message_bytes=1 * MiB,
+    ).bind("Svc")
+
+
+def _params() -> list[Any]:
+    params = []
+    for case in CASES:
+        marks = [pytest.mark.xfail(strict=True, reason=case.bug)] if case.bug else []
+        params.append(pytest.param(case, id=case.name, marks=marks))
+    return params
+
+
+def test_corpus_is_large_and_named_uniquely() -> None:
+    """The corpus holds at least 40 scripts, each with a unique name."""
+    names = [case.name for case in CASES]
+    assert len(names) >= 40
+    assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize("case", _params())
+def test_hostile_script(sandbox: Sandbox, case: Case) -> None:
+    """The script ends exactly as expected, and the next run on the Sandbox works."""
+    probe = Probe()
+    overrides: dict[str, Any] = {}
+    if isinstance(case.expect, Raises) and TimeoutError in case.expect.errors:
+        overrides["timeout"] = TIMED_OUT_S
+    if case.memory_limit is not None:
+        overrides["memory_limit"] = case.memory_limit
+    expect = case.expect
+    if isinstance(expect, Value):
+        ex = sandbox.run(case.script, bind={"Svc": probe}, **overrides)
+        assert ex.value == expect.value
+        if expect.stdout is not None:
+            assert ex.stdout == expect.stdout
+    else:
+        with pytest.raises(KobakoError) as info:
+            sandbox.run(case.script, bind={"Svc": probe}, **overrides)
+        err = info.value
+        assert type(err) in expect.errors, f"{type(err).__name__}: {err}"
+        assert isinstance(getattr(err, "execution", None), Execution)
+        if expect.klass is not None:
+            assert getattr(err, "klass", None) == expect.klass, str(err)
+        if expect.match is not None:
+            assert expect.match in str(err)
+    if case.calls is not None:
+        assert probe.calls == case.calls
+    assert sandbox.run(NEXT_RUN, bind={"Svc": Probe()}).value == NEXT_VALUE
