@@ -261,12 +261,6 @@ async def test_run_before_enter_or_after_exit_is_refused() -> None:
         pool._receive.close()  # see open_pool
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Pool.aclose closes the queue's send side only; the receive side is never closed,"
-    " so every closed Pool emits ResourceWarning('Unclosed <MemoryObjectReceiveStream>')"
-    " when collected (an error under filterwarnings=error)",
-)
 async def test_closed_pool_leaves_no_unclosed_stream() -> None:
     """Collecting a closed Pool emits no ResourceWarning."""
     async with Pool(workers=1) as pool:
@@ -974,11 +968,6 @@ async def test_map_early_exit_from_aclosing_is_clean(pool: Pool) -> None:
     assert (await pool.run("1")).value == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Job whose bind is invalid raises ValueError inside map's producer task, which"
-    " crashes the Pool's task group: map ends early and silently, the Pool stops serving",
-)
 async def test_map_job_with_bad_bind_leaves_the_pool_serving() -> None:
     """A Job with an invalid bind fails that input (or map) only; the Pool keeps serving."""
     with anyio.fail_after(20):

@@ -266,6 +266,7 @@ class Pool:
         try:
             await self._tg.__aexit__(None, None, None)
         finally:
+            self._receive.close()
             await self._kill_all()
             self._state = _State.CLOSED
 
@@ -369,8 +370,10 @@ class Pool:
                     result = MapResult(
                         index, await self.run(job.script, bind=job.bind, seed=job.seed), None
                     )
-                except KobakoError as exc:
-                    result = MapResult(index, None, exc)
+                except (KobakoError, ValueError, TypeError) as exc:
+                    # a bad Job (a malformed bind, say) is its own failure, not the batch's
+                    error = exc if isinstance(exc, KobakoError) else KobakoError(str(exc))
+                    result = MapResult(index, None, error)
                 try:
                     await send.send(result)
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
