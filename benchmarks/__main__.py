@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,23 @@ LABELS = {"xor_loop": "XOR loop, 100k iterations", "fib25": "fib(25)"}
 
 def _log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def module_main(
+    prog: str,
+    description: str | None,
+    measure: Callable[[bool, str | None], dict[str, Any]],
+    render: Callable[[dict[str, Any]], str],
+    argv: list[str] | None,
+) -> int:
+    """The command line of one area's module (``python -m benchmarks.pool`` ...)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    args = parser.parse_args(argv)
+    results = measure(args.quick, _ensure_importable())
+    print(json.dumps(results, indent=2) if args.json else render(results))
+    return 0
 
 
 def _ensure_importable() -> str | None:

@@ -13,8 +13,6 @@ Figures only; the target is judged in ``report``. Run alone with
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from typing import Any
@@ -89,20 +87,16 @@ def measure(*, quick: bool) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.limits", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    args = parser.parse_args(argv)
     from . import __main__ as harness
     from . import report
 
-    harness._ensure_importable()
-    results = measure(quick=args.quick)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print(report.render_limits(results))
-    return 0
+    return harness.module_main(
+        "python -m benchmarks.limits",
+        __doc__,
+        lambda quick, pythonpath: measure(quick=quick),
+        report.render_limits,
+        argv,
+    )
 
 
 if __name__ == "__main__":

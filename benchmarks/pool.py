@@ -23,8 +23,6 @@ Run alone with ``python -m benchmarks.pool [--quick] [--json]``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -139,7 +137,7 @@ async def ipc_floor(*, warmup: int, runs: int) -> dict[str, Any]:
     from kobako_async._services import Dispatcher
 
     limits = Limits()
-    request = build_request("nil", limits, Dispatcher({}, limits, sync_only=False), None)
+    request = build_request("nil", limits, Dispatcher({}, limits), None)
     process = await anyio.open_process(
         [sys.executable, "-c", _ECHO_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
@@ -336,19 +334,16 @@ def measure(*, quick: bool, pythonpath: str | None = None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.pool", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    args = parser.parse_args(argv)
     from . import __main__ as harness
     from . import report
 
-    results = measure(quick=args.quick, pythonpath=harness._ensure_importable())
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print(report.render_pool(results))
-    return 0
+    return harness.module_main(
+        "python -m benchmarks.pool",
+        __doc__,
+        lambda quick, pythonpath: measure(quick=quick, pythonpath=pythonpath),
+        report.render_pool,
+        argv,
+    )
 
 
 if __name__ == "__main__":

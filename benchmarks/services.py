@@ -19,9 +19,7 @@ Run alone with ``python -m benchmarks.services [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import ctypes
-import json
 import statistics
 import sys
 import time
@@ -239,20 +237,16 @@ def measure(*, quick: bool) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.services", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    args = parser.parse_args(argv)
     from . import __main__ as harness
     from . import report
 
-    harness._ensure_importable()
-    results = measure(quick=args.quick)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print(report.render_services(results))
-    return 0
+    return harness.module_main(
+        "python -m benchmarks.services",
+        __doc__,
+        lambda quick, pythonpath: measure(quick=quick),
+        report.render_services,
+        argv,
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from kobako_async._sandbox import Usage, decode_outcome
 from kobako_async._services import Dispatcher
 
 REQUEST = pack([b"6 * 7", 1024, 1024, [], 0])
-DISPATCH = Dispatcher({}, Limits(), sync_only=True).dispatch
+DISPATCH = Dispatcher({}, Limits()).dispatch
 
 
 def test_module_cache_is_written_and_reused(tmp_path: Path) -> None:

@@ -395,7 +395,7 @@ class Pool:
             )
         limits = self.limits.override(**overrides)
         bindings = merge_run_bindings(self._bindings, bind) if bind else self._bindings
-        dispatcher = Dispatcher(bindings, limits, sync_only=False)
+        dispatcher = Dispatcher(bindings, limits)
         request = build_request(script, limits, dispatcher, seed)
         return _Pending(next(self._run_ids), request, limits, dispatcher)
 

@@ -169,7 +169,7 @@ class Sandbox:
             for path, obj in bind.items():
                 check_sync_service(path, obj)
             bindings = merge_run_bindings(bindings, bind)
-        dispatcher = Dispatcher(bindings, limits, sync_only=True)
+        dispatcher = Dispatcher(bindings, limits)
         return execute(get_runner(limits.fuel is not None), script, limits, dispatcher, seed)
 
 

@@ -131,19 +131,19 @@ class Dispatcher:
     """Serves one run's Service calls: resolves targets, applies the method rules,
     calls, and encodes replies. Holds the run's Handle table."""
 
-    def __init__(self, bindings: Mapping[str, Any], limits: Limits, *, sync_only: bool) -> None:
+    def __init__(self, bindings: Mapping[str, Any], limits: Limits) -> None:
         self.bindings = bindings
         self.limits = limits
         self.handles = HandleTable()
         self.calls = 0
         self.last_error: BaseException | None = None
-        self._sync_only = sync_only
 
     def paths(self) -> list[str]:
         return list(self.bindings)
 
     def dispatch(self, payload: bytes) -> bytes:
-        """One guest call in, one reply out, calling the service synchronously. Never raises."""
+        """One guest call in, one reply out, for the sync Sandbox: an async service's
+        awaitable is refused. Never raises."""
         call = self.prepare(payload)
         if isinstance(call, bytes):
             return call
@@ -151,7 +151,7 @@ class Dispatcher:
             result = call()
         except Exception as exc:
             return self._raised(exc)
-        if inspect.isawaitable(result) and self._sync_only:
+        if inspect.isawaitable(result):
             getattr(result, "close", lambda: None)()
             return _error(GUEST_SERVICE_ERROR, "TypeError: async services need a kobako_async.Pool")
         return self.reply(result)
