@@ -5,9 +5,11 @@ Steps, each skipped when its output is current:
 1. get mruby 3.3.0: ``--mruby-src DIR`` / ``$MRUBY_SRC``, else Debian's source package
    (``apt-get source``), checked against a pinned sha256;
 2. extract it under ``build/guest`` and apply ``guest/patches/*.patch``;
-3. build ``libmruby.a`` with mruby's own rake, zig (PyPI ``ziglang``) as the compiler;
-4. link it (with our gem's ABI exports) into a stripped WASI reactor with a 1 MiB stack;
-5. bake the booted interpreter into the module (``guest/bake.py``) -> ``data/kobako.wasm``.
+3. build ``libonig.a`` (Oniguruma 6.9.9, Debian's ``libonig`` source package, pinned
+   the same way) with zig: the engine behind our Regexp gem;
+4. build ``libmruby.a`` with mruby's own rake, zig (PyPI ``ziglang``) as the compiler;
+5. link both (with our gem's ABI exports) into a stripped WASI reactor with a 1 MiB stack;
+6. bake the booted interpreter into the module (``guest/bake.py``) -> ``data/kobako.wasm``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,28 @@ MRUBY_DEBIAN_VERSION = "3.3.0-1"
 MRUBY_DEBIAN_SUITE = "trixie"
 MRUBY_TARBALL = f"mruby_{MRUBY_VERSION}.orig.tar.gz"
 MRUBY_SHA256 = "53088367e3d7657eb722ddfacb938f74aed1f8538b3717fe0b6eb8f58402af65"
+ONIG_VERSION = "6.9.9"
+ONIG_DEBIAN_VERSION = "6.9.9-1"
+ONIG_TARBALL = f"libonig_{ONIG_VERSION}.orig.tar.gz"
+ONIG_SHA256 = "001aa1202e78448f4c0bf1a48c76e556876b36f16d92ce3207eccfd61d99f2a0"
+# The engine core with the UTF-8 and ASCII encodings only; no POSIX or GNU API.
+ONIG_SOURCES = """regcomp regexec regparse regenc regerror regext regsyntax regtrav regversion st
+    unicode unicode_unfold_key unicode_fold1_key unicode_fold2_key unicode_fold3_key
+    utf8 ascii onig_init""".split()
+# What Oniguruma's configure would find for wasm32-wasi (32-bit long and pointers).
+ONIG_CONFIG_H = """\
+#define HAVE_STDINT_H 1
+#define HAVE_INTTYPES_H 1
+#define HAVE_SYS_TYPES_H 1
+#define HAVE_SYS_TIME_H 1
+#define HAVE_UNISTD_H 1
+#define HAVE_ALLOCA 1
+#define HAVE_ALLOCA_H 1
+#define SIZEOF_INT 4
+#define SIZEOF_LONG 4
+#define SIZEOF_LONG_LONG 8
+#define SIZEOF_VOIDP 4
+"""
 
 EH_FLAGS = [
     "-mllvm",
@@ -78,19 +102,19 @@ def ensure_deb_src() -> None:
     run(["apt-get", "update", "-qq"])
 
 
-def fetch_tarball() -> Path:
-    """Download Debian's mruby source tarball once and verify its pinned hash."""
+def fetch_tarball(package: str, version: str, name: str, sha256: str) -> Path:
+    """Download a Debian source package's tarball once and verify its pinned hash."""
     dl = BUILD / "dl"
-    tarball = dl / MRUBY_TARBALL
+    tarball = dl / name
     if not tarball.exists():
         dl.mkdir(parents=True, exist_ok=True)
         ensure_deb_src()
-        log(f"apt-get source mruby={MRUBY_DEBIAN_VERSION}")
-        run(["apt-get", "source", "--download-only", f"mruby={MRUBY_DEBIAN_VERSION}"], cwd=dl)
+        log(f"apt-get source {package}={version}")
+        run(["apt-get", "source", "--download-only", f"{package}={version}"], cwd=dl)
     digest = sha256_of(tarball)
-    if digest != MRUBY_SHA256:
+    if digest != sha256:
         tarball.unlink()
-        sys.exit(f"{tarball.name}: sha256 {digest} does not match the pinned {MRUBY_SHA256}")
+        sys.exit(f"{tarball.name}: sha256 {digest} does not match the pinned {sha256}")
     return tarball
 
 
@@ -108,7 +132,8 @@ def prepare_source(mruby_src: Path | None) -> Path:
         log(f"copying mruby from {mruby_src}")
         shutil.copytree(mruby_src, tree, ignore=shutil.ignore_patterns("build"))
     else:
-        with tarfile.open(fetch_tarball()) as tar:
+        source = fetch_tarball("mruby", MRUBY_DEBIAN_VERSION, MRUBY_TARBALL, MRUBY_SHA256)
+        with tarfile.open(source) as tar:
             tar.extractall(BUILD, filter="data")
     for patch in patches:
         log(f"applying {patch.name}")
@@ -130,25 +155,56 @@ def zig_wrappers() -> dict[str, str]:
     return tools
 
 
-def build_libmruby(tree: Path, tools: dict[str, str]) -> Path:
+def build_libonig(tools: dict[str, str]) -> Path:
+    """Oniguruma's engine as build/guest/onig/libonig.a; its headers sit beside it."""
+    src = BUILD / f"onig-{ONIG_VERSION}" / "src"
+    if not src.exists():
+        tarball = fetch_tarball("libonig", ONIG_DEBIAN_VERSION, ONIG_TARBALL, ONIG_SHA256)
+        with tarfile.open(tarball) as tar:
+            tar.extractall(BUILD / "onig-extract", filter="data")
+        shutil.move(BUILD / "onig-extract" / f"oniguruma-{ONIG_VERSION}", src.parent)
+        shutil.rmtree(BUILD / "onig-extract")
+    out = BUILD / "onig"
+    lib = out / "libonig.a"
+    if lib.exists():
+        return out
+    log("building libonig.a (zig)")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.h").write_text(ONIG_CONFIG_H)
+    for header in ("oniguruma.h",):
+        shutil.copy(src / header, out / header)
+    flags = ["-target", "wasm32-wasi", "-O2", *EH_FLAGS, f"-I{out}", f"-I{src}"]
+    jobs = [
+        subprocess.Popen([tools["cc"], *flags, "-c", str(src / f"{n}.c"), "-o", str(out / f"{n}.o")])
+        for n in ONIG_SOURCES
+    ]
+    if any(job.wait() != 0 for job in jobs):
+        sys.exit("compiling Oniguruma failed")
+    run([tools["ar"], "rcs", str(lib), *(str(out / f"{n}.o") for n in ONIG_SOURCES)])
+    return out
+
+
+def build_libmruby(tree: Path, tools: dict[str, str], onig: Path) -> Path:
     env = dict(
         os.environ,
         MRUBY_CONFIG=str(GUEST / "build_config.rb"),
         MRUBY_BUILD_DIR=str(BUILD / "mruby-build"),
         KOBAKO_CC=tools["cc"],
         KOBAKO_AR=tools["ar"],
+        KOBAKO_ONIG=str(onig),
     )
     log("building libmruby.a (mruby rake + zig)")
     run(["rake", f"-j{os.cpu_count() or 2}", "all"], cwd=tree, env=env, stdout=subprocess.DEVNULL)
     return BUILD / "mruby-build" / "wasi" / "lib"
 
 
-def link_guest(libdir: Path, tools: dict[str, str]) -> Path:
-    """Link libmruby.a (our gem's ABI exports included) into a stripped WASI reactor."""
+def link_guest(libdir: Path, onig: Path, tools: dict[str, str]) -> Path:
+    """Link libmruby.a (our gem's ABI exports included) and libonig.a into a WASI reactor."""
     raw = BUILD / "kobako-raw.wasm"
     # abi.o holds the exports; named explicitly, it is linked whether referenced or not
     abi = BUILD / "mruby-build" / "wasi" / "mrbgems" / "mruby-kobako" / "src" / "abi.o"
     cmd = [tools["cc"], "-target", "wasm32-wasi", *EH_FLAGS, str(abi), str(libdir / "libmruby.a")]
+    cmd += [str(onig / "libonig.a")]
     cmd += ["-mexec-model=reactor", "-O2", "-s", f"-Wl,-z,stack-size={STACK_BYTES}"]
     cmd += ["-o", str(raw)]
     log("linking the reactor")
@@ -167,8 +223,9 @@ def main() -> None:
 
     tools = zig_wrappers()
     tree = prepare_source(args.mruby_src.resolve() if args.mruby_src else None)
-    libdir = build_libmruby(tree, tools)
-    raw = link_guest(libdir, tools)
+    onig = build_libonig(tools)
+    libdir = build_libmruby(tree, tools, onig)
+    raw = link_guest(libdir, onig, tools)
     log("baking the booted interpreter")
     baked = bake(raw.read_bytes(), "kobako_boot")
     args.out.parent.mkdir(parents=True, exist_ok=True)

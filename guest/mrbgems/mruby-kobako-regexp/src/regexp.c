@@ -1,0 +1,222 @@
+/* Regexp on Oniguruma: compile, search, and the primitives mrblib/regexp.rb builds on.
+ *
+ * Offsets cross this boundary in bytes (Oniguruma's unit); the Ruby side converts
+ * to characters where CRuby's API speaks in characters. Strings are checked to be
+ * valid UTF-8 before Oniguruma sees them, as CRuby does.
+ */
+#include <string.h>
+#include <mruby.h>
+#include <mruby/array.h>
+#include <mruby/class.h>
+#include <mruby/data.h>
+#include <mruby/hash.h>
+#include <mruby/string.h>
+#include <mruby/variable.h>
+#include <oniguruma.h>
+#include "kobako.h"
+
+void kobako_regexp_string_init(mrb_state *mrb);
+/* mruby's preallocated NoMemoryError (src/gc.c; declared only in mruby/khash.h) */
+mrb_noreturn void mrb_raise_nomemory(mrb_state *mrb);
+
+/* Backtracking budget per match and per search: a catastrophic pattern fails with
+ * Regexp::TimeoutError long before a run's timeout (about 0.1-1 s of wasm). */
+#define RETRY_LIMIT_IN_MATCH 2000000UL
+#define RETRY_LIMIT_IN_SEARCH 20000000UL
+
+/* Ruby's option bits, which are also Oniguruma's. */
+#define RE_OPTION_MASK (ONIG_OPTION_IGNORECASE | ONIG_OPTION_EXTEND | ONIG_OPTION_MULTILINE)
+
+static void re_free(mrb_state *mrb, void *p) {
+  (void)mrb;
+  if (p) onig_free((regex_t *)p);
+}
+
+static const struct mrb_data_type re_type = {"Regexp", re_free};
+
+/* One region, reused by every search: Oniguruma grows it as needed. */
+static OnigRegion *region;
+
+static regex_t *re_get(mrb_state *mrb, mrb_value self) {
+  regex_t *reg = (regex_t *)mrb_data_get_ptr(mrb, self, &re_type);
+  if (!reg) mrb_raise(mrb, E_TYPE_ERROR, "uninitialized Regexp");
+  return reg;
+}
+
+static void check_utf8(mrb_state *mrb, mrb_value str) {
+  if (!kobako_utf8_valid((const uint8_t *)RSTRING_PTR(str), (uint32_t)RSTRING_LEN(str)))
+    mrb_raise(mrb, E_ARGUMENT_ERROR, "invalid byte sequence in UTF-8");
+}
+
+static struct RClass *regexp_error(mrb_state *mrb) {
+  return mrb_class_get(mrb, "RegexpError");
+}
+
+/* Regexp#__compile(source, options): compiles into self. Raises RegexpError. */
+static mrb_value re_compile(mrb_state *mrb, mrb_value self) {
+  mrb_value src;
+  mrb_int opts;
+  mrb_get_args(mrb, "Si", &src, &opts);
+  check_utf8(mrb, src);
+  regex_t *old = (regex_t *)DATA_PTR(self);
+  if (old) {
+    DATA_PTR(self) = NULL;
+    onig_free(old);
+  }
+  DATA_TYPE(self) = &re_type;
+
+  regex_t *reg;
+  OnigErrorInfo einfo;
+  const UChar *p = (const UChar *)RSTRING_PTR(src);
+  int r = onig_new(&reg, p, p + RSTRING_LEN(src), (OnigOptionType)(opts & RE_OPTION_MASK),
+                   ONIG_ENCODING_UTF8, ONIG_SYNTAX_RUBY, &einfo);
+  if (r == ONIGERR_MEMORY) mrb_raise_nomemory(mrb);
+  if (r != ONIG_NORMAL) {
+    UChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+    onig_error_code_to_str(msg, r, &einfo);
+    mrb_raisef(mrb, regexp_error(mrb), "%s: /%v/", (const char *)msg, src);
+  }
+  DATA_PTR(self) = reg;
+  return self;
+}
+
+/* Regexp#__search(str, byte_start, forward) -> [beg0, end0, beg1, end1, ...] or nil.
+ * Unmatched groups are -1. Searches forward from byte_start, or backward from it. */
+static mrb_value re_search(mrb_state *mrb, mrb_value self) {
+  mrb_value str;
+  mrb_int start;
+  mrb_bool forward;
+  mrb_get_args(mrb, "Sib", &str, &start, &forward);
+  regex_t *reg = re_get(mrb, self);
+  const UChar *s = (const UChar *)RSTRING_PTR(str);
+  mrb_int len = RSTRING_LEN(str);
+  if (start < 0 || start > len) return mrb_nil_value();
+  const UChar *range = forward ? s + len : s;
+  int r = onig_search(reg, s, s + len, s + start, range, region, ONIG_OPTION_NONE);
+  if (r == ONIG_MISMATCH) return mrb_nil_value();
+  if (r == ONIGERR_RETRY_LIMIT_IN_MATCH_OVER || r == ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER) {
+    struct RClass *timeout = mrb_class_get_under(mrb, mrb_class_get(mrb, "Regexp"), "TimeoutError");
+    mrb_raise(mrb, timeout, "regexp match timeout");
+  }
+  if (r == ONIGERR_MEMORY) mrb_raise_nomemory(mrb);
+  if (r < 0) {
+    UChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+    onig_error_code_to_str(msg, r);
+    mrb_raisef(mrb, regexp_error(mrb), "%s", (const char *)msg);
+  }
+  mrb_value offsets = mrb_ary_new_capa(mrb, region->num_regs * 2);
+  for (int i = 0; i < region->num_regs; i++) {
+    mrb_ary_push(mrb, offsets, mrb_fixnum_value(region->beg[i]));
+    mrb_ary_push(mrb, offsets, mrb_fixnum_value(region->end[i]));
+  }
+  return offsets;
+}
+
+static int collect_name(const UChar *name, const UChar *name_end, int ngroups, int *groups,
+                        regex_t *reg, void *arg) {
+  (void)reg;
+  void **ctx = (void **)arg;
+  mrb_state *mrb = (mrb_state *)ctx[0];
+  mrb_value table = *(mrb_value *)ctx[1];
+  mrb_value nums = mrb_ary_new_capa(mrb, ngroups);
+  for (int i = 0; i < ngroups; i++) mrb_ary_push(mrb, nums, mrb_fixnum_value(groups[i]));
+  mrb_hash_set(mrb, table, mrb_str_new(mrb, (const char *)name, name_end - name), nums);
+  return 0;
+}
+
+/* Regexp#__name_table -> {"name" => [group numbers]}, in hash order. */
+static mrb_value re_names(mrb_state *mrb, mrb_value self) {
+  regex_t *reg = re_get(mrb, self);
+  mrb_value table = mrb_hash_new(mrb);
+  void *ctx[2] = {mrb, &table};
+  onig_foreach_name(reg, collect_name, ctx);
+  return table;
+}
+
+/* Regexp#__groups -> the number of capture groups. */
+static mrb_value re_groups(mrb_state *mrb, mrb_value self) {
+  return mrb_fixnum_value(onig_number_of_captures(re_get(mrb, self)));
+}
+
+/* Character count of str's first n bytes. */
+static mrb_int chars_in(const char *s, mrb_int n) {
+  mrb_int count = 0;
+  for (mrb_int i = 0; i < n; i++) count += ((unsigned char)s[i] & 0xc0) != 0x80;
+  return count;
+}
+
+/* String#__char_offset(byte_offset) -> character offset. */
+static mrb_value str_char_offset(mrb_state *mrb, mrb_value self) {
+  mrb_int b;
+  mrb_get_args(mrb, "i", &b);
+  if (b < 0 || b > RSTRING_LEN(self)) mrb_raise(mrb, E_INDEX_ERROR, "byte offset out of range");
+  return mrb_fixnum_value(chars_in(RSTRING_PTR(self), b));
+}
+
+/* String#__byte_offset(char_offset) -> byte offset, or nil past the end. Negative
+ * offsets count from the end, as CRuby's do. */
+static mrb_value str_byte_offset(mrb_state *mrb, mrb_value self) {
+  mrb_int c;
+  mrb_get_args(mrb, "i", &c);
+  const char *s = RSTRING_PTR(self);
+  mrb_int len = RSTRING_LEN(self);
+  if (c < 0) {
+    c += chars_in(s, len);
+    if (c < 0) return mrb_nil_value();
+  }
+  mrb_int i = 0;
+  for (; i < len && c > 0; c--) {
+    i++;
+    while (i < len && ((unsigned char)s[i] & 0xc0) == 0x80) i++;
+  }
+  return c > 0 ? mrb_nil_value() : mrb_fixnum_value(i);
+}
+
+/* String#__check_utf8 -> self; raises ArgumentError on invalid UTF-8. */
+static mrb_value str_check_utf8(mrb_state *mrb, mrb_value self) {
+  check_utf8(mrb, self);
+  return self;
+}
+
+/* String#__bytes(beg, end) -> the substring of bytes [beg, end). */
+static mrb_value str_bytes(mrb_state *mrb, mrb_value self) {
+  mrb_int beg, end;
+  mrb_get_args(mrb, "ii", &beg, &end);
+  if (beg < 0 || end < beg || end > RSTRING_LEN(self))
+    mrb_raise(mrb, E_INDEX_ERROR, "byte range out of range");
+  return mrb_str_new(mrb, RSTRING_PTR(self) + beg, end - beg);
+}
+
+/* Regexp.__set_last_match(m): sets $~ (the only real match global; $1, $& and the
+ * others read it, see patches/30-regexp-refs.patch). */
+static mrb_value re_set_last_match(mrb_state *mrb, mrb_value self) {
+  (void)self;
+  mrb_value m = mrb_get_arg1(mrb);
+  mrb_gv_set(mrb, mrb_intern_lit(mrb, "$~"), m);
+  return m;
+}
+
+void mrb_mruby_kobako_regexp_gem_init(mrb_state *mrb) {
+  OnigEncoding encodings[] = {ONIG_ENCODING_UTF8};
+  onig_initialize(encodings, 1);
+  onig_set_retry_limit_in_match(RETRY_LIMIT_IN_MATCH);
+  onig_set_retry_limit_in_search(RETRY_LIMIT_IN_SEARCH);
+  region = onig_region_new();
+
+  struct RClass *re = mrb_define_class(mrb, "Regexp", mrb->object_class);
+  MRB_SET_INSTANCE_TT(re, MRB_TT_CDATA);
+  mrb_define_method(mrb, re, "__compile", re_compile, MRB_ARGS_REQ(2));
+  mrb_define_method(mrb, re, "__search", re_search, MRB_ARGS_REQ(3));
+  mrb_define_method(mrb, re, "__name_table", re_names, MRB_ARGS_NONE());
+  mrb_define_method(mrb, re, "__groups", re_groups, MRB_ARGS_NONE());
+  mrb_define_class_method(mrb, re, "__set_last_match", re_set_last_match, MRB_ARGS_REQ(1));
+
+  struct RClass *str = mrb->string_class;
+  mrb_define_method(mrb, str, "__char_offset", str_char_offset, MRB_ARGS_REQ(1));
+  mrb_define_method(mrb, str, "__byte_offset", str_byte_offset, MRB_ARGS_REQ(1));
+  mrb_define_method(mrb, str, "__check_utf8", str_check_utf8, MRB_ARGS_NONE());
+  mrb_define_method(mrb, str, "__bytes", str_bytes, MRB_ARGS_REQ(2));
+  kobako_regexp_string_init(mrb);
+}
+
+void mrb_mruby_kobako_regexp_gem_final(mrb_state *mrb) { (void)mrb; }
