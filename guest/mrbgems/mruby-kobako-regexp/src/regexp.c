@@ -26,6 +26,8 @@ mrb_noreturn void mrb_raise_nomemory(mrb_state *mrb);
 
 /* Ruby's option bits, which are also Oniguruma's. */
 #define RE_OPTION_MASK (ONIG_OPTION_IGNORECASE | ONIG_OPTION_EXTEND | ONIG_OPTION_MULTILINE)
+/* In Ruby \w, \d, \s and \b are ASCII-only; POSIX brackets and \p{} are Unicode. */
+#define RE_ASCII_CLASSES (ONIG_OPTION_WORD_IS_ASCII | ONIG_OPTION_DIGIT_IS_ASCII | ONIG_OPTION_SPACE_IS_ASCII)
 
 static void re_free(mrb_state *mrb, void *p) {
   (void)mrb;
@@ -68,7 +70,7 @@ static mrb_value re_compile(mrb_state *mrb, mrb_value self) {
   regex_t *reg;
   OnigErrorInfo einfo;
   const UChar *p = (const UChar *)RSTRING_PTR(src);
-  int r = onig_new(&reg, p, p + RSTRING_LEN(src), (OnigOptionType)(opts & RE_OPTION_MASK),
+  int r = onig_new(&reg, p, p + RSTRING_LEN(src), (OnigOptionType)(opts & RE_OPTION_MASK) | RE_ASCII_CLASSES,
                    ONIG_ENCODING_UTF8, ONIG_SYNTAX_RUBY, &einfo);
   if (r == ONIGERR_MEMORY) mrb_raise_nomemory(mrb);
   if (r != ONIG_NORMAL) {
