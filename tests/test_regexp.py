@@ -79,6 +79,13 @@ DIFFERENTIAL = {
         p "naïve café".gsub(/[^\x00-\x7f]/) { |c| "<#{c}>" }, "über".sub(/\w/, "U")
         p "über" =~ /[[:alpha:]]/, "١٢" =~ /\d/, "x\u00a0y" =~ /\s/
     """,
+    "named_capture_locals": r"""
+        if /(?<year>\d+)-(?<mon>\d+)/ =~ "due 2024-05"
+          p [year, mon, $~[0]]
+        end
+        x = (/(?<miss>z)/ =~ "y"); p [x, miss]
+        /[(?<no>x)](?<yes>y)/ =~ "xy"; p yes
+    """,
     "symbols": r"""
         p :hello =~ /ll/, :hello.match(/l+/)[0], :abc.match?(/z/)
     """,
