@@ -16,6 +16,7 @@ the pass rate per category.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,40 @@ def test_script_matches_cruby(
     """The guest prints the same stdout and ends with the same value or error as CRuby."""
     expected = ruby_outcomes[script.key]
     assert not expected.result.startswith("ruby exited"), expected.result
-    actual = harness.run_guest(sandbox, script)
-    assert actual.result == expected.result
-    assert actual.stdout == expected.stdout
+    assert harness.run_guest(sandbox, script) == expected
+
+
+HARNESS_CASES = [
+    pytest.param('print "a"\n:sym', harness.Outcome("a", "value :sym"), id="value"),
+    pytest.param(
+        'puts "x"\nraise ArgumentError, "bad"',
+        harness.Outcome("x\n", "error ArgumentError: bad"),
+        id="uncaught",
+    ),
+    pytest.param(
+        '# frozen_string_literal: true\n"s".frozen?',
+        harness.Outcome("", "value true"),
+        id="magic-comment",
+    ),
+]
+
+
+def _script(tmp_path: Path, source: str) -> harness.Script:
+    path = tmp_path / "scripts" / "probe" / "probe.rb"
+    path.parent.mkdir(parents=True)
+    path.write_text(source, encoding="utf-8")
+    return harness.Script(path)
+
+
+@pytest.mark.parametrize(("source", "expected"), HARNESS_CASES)
+def test_harness_reads_cruby_outcomes(tmp_path: Path, source: str, expected: object) -> None:
+    """The wrapper yields the script's own stdout and its value or uncaught error."""
+    if shutil.which(harness.RUBY) is None:
+        pytest.skip(f"no CRuby at {harness.RUBY}")
+    assert harness.run_ruby(_script(tmp_path, source)) == expected
+
+
+def test_harness_reports_guest_compile_errors(tmp_path: Path, sandbox: Sandbox) -> None:
+    """A guest run that raises a KobakoError becomes a ``kobako`` result, never a match."""
+    outcome = harness.run_guest(sandbox, _script(tmp_path, "def broken(\n"))
+    assert outcome.result.startswith("kobako SandboxError: SyntaxError")
