@@ -7,6 +7,7 @@ memory: guest bytes per run and process RSS growth over many runs, and the cost 
 Service call next to a bare wasm → Python host call (``benchmarks.services``).
 How soon the timeout, memory limit and fuel stop a hostile run (``benchmarks.limits``).
 The process Pool next to the IPC floor and in-process runs (``benchmarks.pool``).
+What Regexp costs in the guest (``benchmarks.regexp``).
 Figures only: nothing here asserts a timing.
 """
 
@@ -27,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import COMPUTE_SCRIPTS, ROOT, guest, limits, native, pool, report, services
+from . import COMPUTE_SCRIPTS, ROOT, guest, limits, native, pool, regexp, report, services
 from .stats import run_summary
 
 LABELS = {"xor_loop": "XOR loop, 100k iterations", "fib25": "fib(25)"}
@@ -173,6 +174,8 @@ def measure(*, quick: bool, with_native: bool) -> dict[str, Any]:
             results["limits"] = limits.measure(quick=quick)
             _log("Pool: IPC floor, latency, throughput, Service calls, worker RSS")
             results["pool"] = pool.measure(quick=quick, pythonpath=pythonpath)
+            _log("Regexp: a literal per run, gsub and scan over 100 KB, the backtracking bound")
+            results["regexp"] = regexp.measure(quick=quick)
         finally:
             if saved is None:
                 os.environ.pop(guest.CACHE_ENV, None)

@@ -340,6 +340,31 @@ def render_pool(pool: dict[str, Any]) -> str:
     return _table(_pool_rows(pool))
 
 
+def _regexp_rows(rx: dict[str, Any]) -> list[Row]:
+    nil, one = rx["nil"]["p50_s"], rx["one_match"]["p50_s"]
+    return [
+        (
+            'fresh run with one regexp literal match, p50 (vs run("nil") in the same loop)',
+            f"{fmt_time(one)} (+{fmt_time(one - nil)} over {fmt_time(nil)})",
+            "",
+            "—",
+        ),
+        ("gsub with a block over 100 KB (2,000 matches), p50", fmt_time(rx["gsub_100k"]["p50_s"]), "", "—"),
+        ("scan(/\\w+/) over 100 KB (15,000 words), p50", fmt_time(rx["scan_100k"]["p50_s"]), "", "—"),
+        (
+            "catastrophic /(a+)+$/ to Regexp::TimeoutError, p50",
+            fmt_time(rx["catastrophic"]["p50_s"]),
+            "error, no hang",
+            "yes",
+        ),
+    ]
+
+
+def render_regexp(regexp: dict[str, Any]) -> str:
+    """A markdown table of the Regexp figures alone (``benchmarks.regexp``)."""
+    return _table(_regexp_rows(regexp))
+
+
 def render(results: dict[str, Any]) -> str:
     """A markdown table of ``results`` (as produced by ``python -m benchmarks``)."""
     rows = _cold_rows(results["cold_start"]) + _nil_rows(results["nil_run"])
@@ -350,6 +375,8 @@ def render(results: dict[str, Any]) -> str:
         rows += _limits_rows(results["limits"])
     if "pool" in results:
         rows += _pool_rows(results["pool"])
+    if "regexp" in results:
+        rows += _regexp_rows(results["regexp"])
     return _table(rows)
 
 

@@ -24,11 +24,11 @@ class String
 
   def scan(pattern, &block)
     re = __literal_pattern(pattern)
-    __check_utf8
+    subject = __snapshot
     found = block ? nil : []
     pos = 0
     last = nil
-    while (m = re.__match_bytes(self, pos))
+    while (m = re.__match_bytes(subject, pos))
       last = m
       pos = m.__byte_end == m.__byte_begin ? __char_after(m.__byte_end) : m.__byte_end
       item = m.size == 1 ? m[0] : m.captures
@@ -145,7 +145,7 @@ class String
   end
 
   def __split_parts(re, limit)
-    __check_utf8
+    subject = __snapshot
     len = bytesize
     return [] if len.zero?
     return [dup] if limit == 1
@@ -155,7 +155,7 @@ class String
     start = 0
     last_null = false
     count = 1
-    while (m = re.__match_bytes(self, start))
+    while (m = re.__match_bytes(subject, start))
       mb = m.__byte_begin
       me = m.__byte_end
       if start == mb && mb == me
@@ -187,6 +187,13 @@ class String
   end
 
   # -- helpers --
+
+  # A checked, frozen copy shared by every MatchData of one scan/gsub/split, so
+  # each match does not copy the subject again.
+  def __snapshot
+    __check_utf8
+    frozen? ? self : dup.freeze
+  end
 
   # The byte offset just past the character at byte offset b (b + 1 at the end).
   def __char_after(b)
@@ -222,7 +229,7 @@ class String
     end
 
     re = __literal_pattern(pattern)
-    __check_utf8
+    subject = __snapshot
     rule = replacement.empty? ? block : replacement[0]
     rule = __string_arg(rule) unless rule.is_a?(Proc) || rule.is_a?(Hash)
     out = +""
@@ -230,7 +237,7 @@ class String
     pos = 0
     copied = 0
     last = nil
-    while (m = re.__match_bytes(self, pos))
+    while (m = re.__match_bytes(subject, pos))
       last = m
       b = m.__byte_begin
       e = m.__byte_end
