@@ -144,6 +144,21 @@ def _load_module(engine: wasmtime.Engine, wasm: bytes, config_key: str, cache: P
     return module
 
 
+class TickClock:
+    """Turns elapsed time into the epoch ticks still owed, so a late wake-up pays
+    every tick that fell due while it slept."""
+
+    def __init__(self, started: float) -> None:
+        self._started = started
+        self._ticked = 0
+
+    def owed(self, now: float) -> int:
+        """Ticks due by ``now`` (monotonic seconds) and not yet counted; counts them."""
+        owed = max(0, int((now - self._started) / EPOCH_TICK_S) - self._ticked)
+        self._ticked += owed
+        return owed
+
+
 class _EpochTicker:
     """A daemon thread that advances the engine's epoch every EPOCH_TICK_S while runs
     need it, and for TICKER_LINGER_S after the last one, so back-to-back runs do not
@@ -178,7 +193,7 @@ class _EpochTicker:
             self._last_release = time.monotonic()
 
     def _tick(self) -> None:
-        started, ticked = time.monotonic(), 0
+        clock = TickClock(time.monotonic())
         while True:
             with self._lock:
                 if self._idle():
@@ -186,12 +201,10 @@ class _EpochTicker:
                     while self._idle():
                         self._wake.wait()
                     self._sleeping = False
-                    started, ticked = time.monotonic(), 0
+                    clock = TickClock(time.monotonic())
             time.sleep(EPOCH_TICK_S)
-            due = int((time.monotonic() - started) / EPOCH_TICK_S)
-            for _ in range(due - ticked):
+            for _ in range(clock.owed(time.monotonic())):
                 self._engine.increment_epoch()
-            ticked = max(ticked, due)
 
     def _idle(self) -> bool:
         return self._users == 0 and time.monotonic() - self._last_release > TICKER_LINGER_S
