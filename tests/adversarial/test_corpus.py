@@ -169,6 +169,23 @@ CASES = [
         ruby_error("E", "m" * 100),
     ),
     Case(
+        "raise-from-depth-message-runs-gc",
+        "class E < StandardError; def message = (GC.start; 'm' * 10); end\n"
+        "def f(n) = n == 0 ? raise(E) : f(n - 1); f(3000)",
+        ruby_error("E", "m" * 10),
+    ),
+    Case(
+        "raise-from-depth-9990",
+        "def f(n) = n == 0 ? raise('deep') : f(n - 1); f(9990)",
+        ruby_error("RuntimeError", "deep"),
+    ),
+    Case(
+        "service-error-from-depth-3000",
+        "def f(n) = n == 0 ? Svc.boom : f(n - 1); f(3000)",
+        raises(ServiceError, klass="KeyError"),
+        calls=1,
+    ),
+    Case(
         "rescued-raise-from-depth-3000",
         "def f(n) = n == 0 ? raise('deep') : f(n - 1)\n"
         "begin; f(3000); rescue => e; e.backtrace.size; end",
@@ -209,6 +226,12 @@ CASES = [
     Case("ljust-2-32", '"a".ljust(2**32 + 5)', TOO_LONG),
     Case("rjust-2-40", '"a".rjust(2**40, "xy")', TOO_LONG),
     Case("center-2-32", '"a".center(2**32 + 5)', TOO_LONG),
+    Case("center-pad-2-31", '"a".center(2**31, "ab")', TOO_LONG),
+    Case("array-fill-2-40", "[1].fill(0, 0, 2**40)", MEMORY),
+    Case("array-insert-2-32", "[1].insert(2**32, 1)", ruby_error("IndexError")),
+    Case("string-insert-2-40", '"abc".insert(2**40, "x")', ruby_error("IndexError")),
+    Case("string-splice-2-32", 's = "abc"; s[2**32, 0] = "x"', ruby_error("IndexError")),
+    Case("unpack-z-2-40", '"abc".unpack("Z#{2**40}")', ruby_error("RuntimeError", "too big")),
     Case("array-times-2-27", "[1, 2] * 2**27", ruby_error("ArgumentError", "array size too big")),
     Case(
         "array-new-2-27", "Array.new(2**27 + 1)", ruby_error("ArgumentError", "array size too big")
