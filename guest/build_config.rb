@@ -10,8 +10,13 @@ GUEST_DIR = File.expand_path(__dir__)
 KOBAKO_EH_FLAGS = %w[-mllvm -wasm-enable-sjlj -mllvm -wasm-use-legacy-eh=false -mexception-handling]
 
 # Fidelity with CRuby: character-counting strings and 64-bit integers.
+# Size caps: on wasm32 a String's or Array's length and capacity are 32-bit (and
+# size_t is), so a length from a 64-bit Integer must be refused before it wraps.
+# Strings stop at 1 GiB and Arrays at 2**27 elements (1 GiB of values), both far
+# below 2**31; past them mruby raises ArgumentError ("string too long", "array
+# size too big"), and below them the memory limit applies (MemoryLimitError).
 KOBAKO_DEFINES = %w[MRB_UTF8_STRING MRB_INT64 MRB_NAN_BOXING MRB_CALL_LEVEL_MAX=10000
-                    MRB_ARY_NO_EMBED MRB_STR_LENGTH_MAX=0 MRB_ARY_LENGTH_MAX=0]
+                    MRB_ARY_NO_EMBED MRB_STR_LENGTH_MAX=1073741824 MRB_ARY_LENGTH_MAX=134217728]
 
 # Pure gems only: nothing that reaches files, sockets, processes, sleep or exit.
 KOBAKO_GEMS = %w[

@@ -14,10 +14,13 @@ from kobako_async import (
     KobakoError,
     Sandbox,
     SandboxError,
+    ServiceCallLimitError,
     Symbol,
     TimeoutError,
     TrapError,
 )
+from kobako_async._codec import pack
+from kobako_async._sandbox import Usage, decode_outcome
 
 
 @pytest.fixture(scope="module")
@@ -352,3 +355,42 @@ def test_host_access_is_absent(sandbox: Sandbox, script: str, klass: str, messag
         sandbox.run(script)
     assert info.value.klass == klass
     assert message in info.value.message
+
+
+# ---- outcome decoding: who decides an error's kind ----
+
+
+def _error_outcome(body: list[object]) -> bytes:
+    return pack([1, body, b"", b"", False, False, False])
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [7, [1, "x"], ["1", "x", "y"], [True, "x", "y"], [1, 2, "y"], [1, "x", "y", 4]],
+    ids=repr,
+)
+def test_malformed_exception_origin_is_a_trap(origin: object) -> None:
+    """An error outcome whose origin mark is malformed breaks the ABI: TrapError."""
+    payload = _error_outcome(["RuntimeError", "m", [], origin])
+    with pytest.raises(TrapError, match="broke the ABI"):
+        decode_outcome(payload, Usage(0.0, 0))
+
+
+@pytest.mark.parametrize("origin", [None, "absent"])
+def test_unmarked_kobako_error_is_a_script_error(origin: object) -> None:
+    """Without the guest's origin mark a Kobako::* class name is only a script error."""
+    body: list[object] = ["Kobako::ServiceCallLimitError", "m", []]
+    if origin is None:
+        body.append(None)
+    with pytest.raises(SandboxError) as info:
+        decode_outcome(_error_outcome(body), Usage(0.0, 0))
+    assert type(info.value) is SandboxError
+    assert info.value.klass == "Kobako::ServiceCallLimitError"
+
+
+def test_marked_error_is_decided_by_the_host_reply() -> None:
+    """With the mark, the host reply's class and message decide, not the Ruby ones."""
+    body = ["StandardError", "changed", [], [3, "Kobako::ServiceCallLimitError", "too many"]]
+    with pytest.raises(ServiceCallLimitError) as info:
+        decode_outcome(_error_outcome(body), Usage(0.0, 0))
+    assert (info.value.klass, info.value.message) == ("Kobako::ServiceCallLimitError", "too many")

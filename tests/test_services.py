@@ -740,24 +740,66 @@ def test_service_error_carries_class_message_output_and_cause() -> None:
     assert err.__cause__ is failing.raised[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="_sandbox._script_error takes __cause__ from dispatcher.last_error whenever the"
-    " class name matches, so a script that rescues a Service's ValueError and then raises"
-    " Kobako::ServiceError 'ValueError: forged' gets the unrelated exception as the cause",
-)
-def test_forged_service_error_gets_no_cause() -> None:
-    """__cause__ is only ever the exception behind the failure, never an earlier rescued one."""
+def test_forged_service_error_is_a_script_error_without_cause() -> None:
+    """A script that raises Kobako::ServiceError itself, even right after a real Service
+    failure, gets a plain SandboxError with no __cause__: the host believes only the
+    guest's own mark on exceptions made from its replies."""
     real = ValueError("real")
 
     def boom() -> None:
         raise real
 
     script = 'begin; Svc.call; rescue; end; raise Kobako::ServiceError, "ValueError: forged"'
-    with pytest.raises(ServiceError, match="forged") as info:
+    with pytest.raises(SandboxError, match="forged") as info:
         Sandbox().bind("Svc", boom).run(script)
-    assert info.value.__cause__ is not real
+    assert type(info.value) is SandboxError
+    assert info.value.klass == "Kobako::ServiceError"
+    assert info.value.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    "klass",
+    [
+        "Kobako::ServiceCallLimitError",
+        "Kobako::MessageSizeError",
+        "Kobako::HandleExhaustedError",
+        "Kobako::NoServiceError",
+        "Kobako::DisconnectedError",
+    ],
+)
+def test_forged_limit_and_service_errors_are_script_errors(klass: str) -> None:
+    """Raising any Kobako error class by hand ends in a plain SandboxError of that class."""
+    with pytest.raises(SandboxError) as info:
+        Sandbox().bind("Svc", Failing()).run(f'raise {klass}, "forged"')
+    assert type(info.value) is SandboxError
+    assert (info.value.klass, info.value.message) == (klass, "forged")
+
+
+def test_reraised_service_error_keeps_its_cause() -> None:
+    """A real Service error rescued and raised again after other calls is still that
+    Service's error, with the host's class and message even if #message is redefined."""
+    failing = Failing()
+    script = (
+        "e = begin; Svc.fail('first'); rescue => x; x; end\n"
+        "Svc.cyclic rescue nil\n"
+        'def e.message = "ValueError: changed"; raise e'
+    )
+    with pytest.raises(ServiceError) as info:
+        Sandbox().bind("Svc", failing).run(script)
+    assert (info.value.klass, info.value.message) == ("QuotaExceeded", "first")
+    assert info.value.__cause__ is failing.raised[0]
+
+
+def test_cause_is_only_the_latest_failure() -> None:
+    """Raising an older Service error after a newer one failed gives no __cause__
+    (only the run's latest Service exception is kept), never the wrong one."""
+    failing = Failing()
+    script = (
+        "a = begin; Svc.fail('a'); rescue => x; x; end\nbegin; Svc.fail('b'); rescue; end\nraise a"
+    )
+    with pytest.raises(ServiceError, match="QuotaExceeded: a") as info:
+        Sandbox().bind("Svc", failing).run(script)
+    assert info.value.__cause__ is None
 
 
 def test_service_message_with_colons_is_kept_whole() -> None:

@@ -19,6 +19,10 @@
         ├── FuelExhaustedError    the run used up its instruction budget
         └── WorkerCrashedError    the Pool worker running it died
 
+The Service and limit errors are decided by the host from what it replied (the
+guest marks exceptions made from its replies where a script cannot reach), never
+from a Ruby class name, so a script cannot forge them.
+
 Grouped by what the caller should do: a ``SandboxError`` is the script's fault and
 says why in Ruby terms (``klass``, ``message``, ``backtrace``); a ``ServiceError``
 points at the host side of a Service call; a ``TrapError`` means the guest was
@@ -90,7 +94,10 @@ class ServiceError(KobakoError):
     """Raised when a Service raised and the script did not rescue it.
 
     ``klass`` is the Python exception's class name; ``__cause__`` is the exception
-    itself when the failing call was this run's.
+    itself when it is the run's latest Service exception. Only exceptions the guest
+    made from the host's own replies count: a script that raises
+    ``Kobako::ServiceError`` (or any Kobako limit error) itself gets a plain
+    ``SandboxError`` naming that Ruby class.
     """
 
     def __init__(self, klass: str, message: str, execution: Execution) -> None:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 TIMEOUT_S = 5.0
+MAX_TIMEOUT_S = 86_400.0
+"""The longest timeout a run may have (one day): longer ones are refused, not
+rounded, so ``inf`` or ``1e300`` cannot overflow the epoch deadline."""
 MEMORY_LIMIT_BYTES = 64 << 20
 STDOUT_LIMIT_BYTES = 1 << 20
 STDERR_LIMIT_BYTES = 1 << 20
@@ -25,7 +28,7 @@ class Limits:
     """What one run may consume. ``None`` disables a limit where that is safe.
 
     Attributes:
-        timeout: wall-clock seconds, Service time included.
+        timeout: wall-clock seconds, Service time included; at most MAX_TIMEOUT_S.
         memory_limit: bytes of guest linear memory.
         fuel: wasm instruction budget (deterministic), off by default.
         max_service_calls: Service calls per run.
@@ -45,10 +48,7 @@ class Limits:
     profile: Profile = "hermetic"
 
     def __post_init__(self) -> None:
-        if self.timeout is not None and not (
-            isinstance(self.timeout, (int, float)) and self.timeout > 0
-        ):
-            raise ValueError(f"timeout must be positive or None, got {self.timeout!r}")
+        _check_timeout(self.timeout)
         _check_int("memory_limit", self.memory_limit, 1 << 20, 4 << 30, optional=True)
         _check_int("fuel", self.fuel, 1, 1 << 62, optional=True)
         _check_int("max_service_calls", self.max_service_calls, 0, 1 << 62, optional=True)
@@ -80,6 +80,19 @@ class _Keep:
 
 KEEP: Any = _Keep()
 """Default of per-run overrides: keep the Sandbox's or Pool's setting."""
+
+
+def _check_timeout(value: object) -> None:
+    if value is None:
+        return
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not 0 < value <= MAX_TIMEOUT_S  # also False for NaN
+    ):
+        raise ValueError(
+            f"timeout must be seconds in (0, {MAX_TIMEOUT_S:g}] or None, got {value!r}"
+        )
 
 
 def _check_int(name: str, value: object, low: int, high: int, optional: bool = False) -> None:

@@ -291,6 +291,7 @@ def decode_outcome(
     try:
         klass, message, backtrace = (_as_text(body[0]), _as_text(body[1]), body[2])
         lines = [_as_text(line) for line in backtrace]
+        origin = _origin(body[3] if len(body) > 3 else None)
     except (ValueError, TypeError, IndexError, KeyError) as exc:
         raise TrapError(f"guest broke the ABI: malformed error ({exc})", execution) from exc
     if len(lines) > BACKTRACE_LINES_MAX:
@@ -299,34 +300,49 @@ def decode_outcome(
     if klass == "NoMemoryError" and out_of_memory:
         limit = limits.memory_limit if limits else None
         raise MemoryLimitError(f"run reached its memory limit ({limit} bytes)", execution)
-    raise _script_error(klass, message, lines, execution, dispatcher)
+    if origin is None:
+        raise SandboxError(klass, message, lines, execution)
+    raise _host_error(origin, klass, message, lines, execution, dispatcher)
 
 
-def _script_error(
+def _origin(value: object) -> tuple[int, str, str] | None:
+    """The guest's mark on an exception made from a host reply: (call number,
+    class, message) as the host sent them; None for one the script made."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 3 or type(value[0]) is not int:
+        raise TypeError(f"malformed exception origin {value!r:.100}")
+    return value[0], _as_text(value[1]), _as_text(value[2])
+
+
+def _host_error(
+    origin: tuple[int, str, str],
     klass: str,
     message: str,
     backtrace: list[str],
     execution: Execution,
     dispatcher: Dispatcher | None,
 ) -> KobakoError:
-    """The error for an exception that ended the script, by its Ruby class."""
-    if klass == GUEST_SERVICE_ERROR:
-        py_class, _, py_message = message.partition(": ")
+    """The error for an exception the guest made from a host reply, by what the
+    host sent. Only the guest's unforgeable mark leads here: a script that raises
+    Kobako::ServiceError itself ends in a plain SandboxError."""
+    call, host_klass, host_message = origin
+    if host_klass == GUEST_SERVICE_ERROR:
+        py_class, _, py_message = host_message.partition(": ")
         error = ServiceError(py_class, py_message, execution)
-        cause = dispatcher.last_error if dispatcher else None
-        if cause is not None and type(cause).__name__ == py_class:
-            error.__cause__ = cause
+        if dispatcher is not None and call and dispatcher.last_error_call == call:
+            error.__cause__ = dispatcher.last_error
         return error
-    if klass == GUEST_NO_SERVICE:
-        return NoServiceError("NoMethodError", message, execution)
-    if klass == GUEST_DISCONNECTED:
-        return DisconnectedError("Disconnected", message, execution)
-    if klass == GUEST_HANDLES_EXHAUSTED:
-        return HandleExhaustedError(klass, message, backtrace, execution)
-    if klass == GUEST_CALL_LIMIT:
-        return ServiceCallLimitError(klass, message, backtrace, execution)
-    if klass == GUEST_MESSAGE_SIZE:
-        return MessageSizeError(klass, message, backtrace, execution)
+    if host_klass == GUEST_NO_SERVICE:
+        return NoServiceError("NoMethodError", host_message, execution)
+    if host_klass == GUEST_DISCONNECTED:
+        return DisconnectedError("Disconnected", host_message, execution)
+    if host_klass == GUEST_HANDLES_EXHAUSTED:
+        return HandleExhaustedError(host_klass, host_message, backtrace, execution)
+    if host_klass == GUEST_CALL_LIMIT:
+        return ServiceCallLimitError(host_klass, host_message, backtrace, execution)
+    if host_klass == GUEST_MESSAGE_SIZE:
+        return MessageSizeError(host_klass, host_message, backtrace, execution)
     return SandboxError(klass, message, backtrace, execution)
 
 

@@ -137,6 +137,8 @@ class Dispatcher:
         self.handles = HandleTable()
         self.calls = 0
         self.last_error: BaseException | None = None
+        self.last_error_call = 0
+        """The number of the call (1-based) that raised ``last_error``."""
 
     def paths(self) -> list[str]:
         return list(self.bindings)
@@ -232,7 +234,7 @@ class Dispatcher:
         return self._service_raised(exc)
 
     def _service_raised(self, exc: Exception) -> bytes:
-        self.last_error = exc
+        self.last_error, self.last_error_call = exc, self.calls
         return _error(GUEST_SERVICE_ERROR, f"{type(exc).__name__}: {exc}")
 
 

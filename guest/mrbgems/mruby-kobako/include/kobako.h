@@ -54,6 +54,12 @@ void kobako_services_init(mrb_state *mrb, struct RClass *kobako);
 void kobako_bind_path(mrb_state *mrb, mrb_value path);
 mrb_value kobako_handle_new(mrb_state *mrb, uint32_t id);
 int kobako_handle_id(mrb_state *mrb, mrb_value v, uint32_t *id);
+/* nil, or [call number, class, message] for an exception made from a host reply. */
+mrb_value kobako_exception_origin(mrb_state *mrb, mrb_value exc);
+
+/* Unseeded Random.new (src/random.c): seeds derived from the run's seed. */
+void kobako_random_init(mrb_state *mrb, struct RClass *kobako);
+void kobako_random_reset(uint32_t run_seed);
 
 /* Strict UTF-8 check, same acceptance as Python's bytes.decode("utf-8"). */
 int kobako_utf8_valid(const uint8_t *s, uint32_t n);

@@ -10,8 +10,11 @@
  * Request: msgpack [script (bin), stdout_limit, stderr_limit, [bound path...], seed].
  * Outcome: msgpack [status, body, stdout (bin), stderr (bin), stdout_truncated,
  * stderr_truncated, out_of_memory], where status 0 carries the value and status 1
- * carries [class name, message, backtrace] of the exception that ended the run;
- * out_of_memory says an allocation failed (the memory limit was reached).
+ * carries [class name, message, backtrace, origin] of the exception that ended
+ * the run; origin is nil for an exception the script made, or [call number,
+ * class, message] of the host reply it was made from (the host trusts only
+ * this, never the class name); out_of_memory says an allocation failed (the
+ * memory limit was reached).
  * Every instance serves one run, so nothing here is ever freed or reset. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,7 +29,7 @@
 /* clang 22 no longer defines the tag that wasm setjmp/longjmp throws. */
 __asm__(".globl __c_longjmp\n.tagtype __c_longjmp i32\n__c_longjmp:\n");
 
-#define KOBAKO_ABI_VERSION 1
+#define KOBAKO_ABI_VERSION 2
 #define EXPORT(name) __attribute__((export_name(name)))
 
 enum { STATUS_VALUE = 0, STATUS_ERROR = 1 };
@@ -93,7 +96,10 @@ request_field(mrb_state *mrb, mrb_value req, mrb_int i, enum mrb_vtype type)
   return v;
 }
 
-/* Runs inside mrb_protect_error: anything raised outside the VM lands there. */
+/* Runs inside mrb_protect_error: anything raised outside the VM lands there.
+ * Returns the value or exception, so that mrb_protect_error keeps it in the GC
+ * arena: nothing else refers to an exception the VM has handed back, and
+ * describing it allocates (a deep backtrace a lot), which may collect it. */
 static mrb_value
 run_script(mrb_state *mrb, void *userdata)
 {
@@ -112,6 +118,7 @@ run_script(mrb_state *mrb, void *userdata)
   mrb_value paths = request_field(mrb, req, 3, MRB_TT_ARRAY);
   mrb_value seed = request_field(mrb, req, 4, MRB_TT_INTEGER);
   mrb_funcall(mrb, mrb_obj_value(mrb_class_get(mrb, "Random")), "srand", 1, seed);
+  kobako_random_reset((uint32_t)mrb_integer(seed));
   kobako_output_reset((uint32_t)mrb_integer(out_limit), (uint32_t)mrb_integer(err_limit));
   for (mrb_int i = 0; i < RARRAY_LEN(paths); i++) {
     kobako_bind_path(mrb, request_field(mrb, paths, i, MRB_TT_STRING));
@@ -124,8 +131,9 @@ run_script(mrb_state *mrb, void *userdata)
   if (mrb->exc) {
     st->exc = mrb->exc;
     mrb->exc = NULL;
+    return mrb_obj_value(st->exc);
   }
-  return mrb_nil_value();
+  return st->value;
 }
 
 static mrb_value
@@ -134,9 +142,9 @@ call_message(mrb_state *mrb, void *userdata)
   return mrb_funcall(mrb, *(mrb_value *)userdata, "message", 0);
 }
 
-/* [class name, message, backtrace]. The message comes from the exception's own
- * #message, which the script may have redefined: a failure there falls back
- * to the class name. */
+/* [class name, message, backtrace, origin]. The message comes from the
+ * exception's own #message, which the script may have redefined: a failure
+ * there falls back to the class name. */
 static mrb_value
 describe_exception(mrb_state *mrb, mrb_value exc)
 {
@@ -146,16 +154,16 @@ describe_exception(mrb_state *mrb, mrb_value exc)
   if (failed || !mrb_string_p(message)) message = klass;
   mrb_value backtrace = mrb_exc_backtrace(mrb, exc);
   if (!mrb_array_p(backtrace)) backtrace = mrb_ary_new(mrb);
-  mrb_value parts[3] = {klass, message, backtrace};
-  return mrb_ary_new_from_values(mrb, 3, parts);
+  mrb_value parts[4] = {klass, message, backtrace, kobako_exception_origin(mrb, exc)};
+  return mrb_ary_new_from_values(mrb, 4, parts);
 }
 
 static mrb_value
 codec_error_body(mrb_state *mrb, const kobako_codec_error *err)
 {
-  mrb_value parts[3] = {mrb_str_new_cstr(mrb, err->klass), mrb_str_new_cstr(mrb, err->message),
-                        mrb_ary_new(mrb)};
-  return mrb_ary_new_from_values(mrb, 3, parts);
+  mrb_value parts[4] = {mrb_str_new_cstr(mrb, err->klass), mrb_str_new_cstr(mrb, err->message),
+                        mrb_ary_new(mrb), mrb_nil_value()};
+  return mrb_ary_new_from_values(mrb, 4, parts);
 }
 
 static void
@@ -209,13 +217,14 @@ put_fallback_error(kobako_buf *out)
   static const char message[] = "failed to encode the run's outcome";
   kobako_buf_byte(out, 0x97);
   kobako_buf_byte(out, STATUS_ERROR);
-  kobako_buf_byte(out, 0x93);
+  kobako_buf_byte(out, 0x94);
   kobako_buf_byte(out, 0xa0 | (sizeof(klass) - 1));
   kobako_buf_put(out, klass, sizeof(klass) - 1);
   kobako_buf_byte(out, 0xd9);
   kobako_buf_byte(out, sizeof(message) - 1);
   kobako_buf_put(out, message, sizeof(message) - 1);
   kobako_buf_byte(out, 0x90);
+  kobako_buf_byte(out, 0xc0);
 }
 
 static uint64_t
@@ -232,11 +241,12 @@ kobako_run(uint32_t request, uint32_t request_len)
   mrb_bool failed = FALSE;
   kobako_buf out = {0};
 
-  mrb_value exc = mrb_protect_error(vm, run_script, &st, &failed);
-  if (failed) st.exc = mrb_obj_ptr(exc);
+  /* the value or exception that ended the run; the GC arena holds it from here */
+  mrb_value ended = mrb_protect_error(vm, run_script, &st, &failed);
+  if (failed) st.exc = mrb_obj_ptr(ended);
 
   outcome_args args = {&st, &out};
-  exc = mrb_protect_error(vm, encode_outcome, &args, &failed);
+  mrb_protect_error(vm, encode_outcome, &args, &failed);
   if (failed || out.failed) {
     if (out.failed) out_of_memory = 1;
     out.len = 0;

@@ -85,6 +85,7 @@ mrb_mruby_kobako_gem_init(mrb_state *mrb)
   new_stream(mrb, output, "$stdout", "STDOUT", stdout_write);
   new_stream(mrb, output, "$stderr", "STDERR", stderr_write);
   kobako_services_init(mrb, kobako);
+  kobako_random_init(mrb, kobako);
 }
 
 void

@@ -102,6 +102,54 @@ kobako_bind_path(mrb_state *mrb, mrb_value path)
                 proxy_new(mrb, service_class, RSTRING_CSTR(mrb, path), 0));
 }
 
+/* Service calls this run has made; the host counts the same calls. */
+static uint32_t calls_made;
+
+/* The hidden instance variable that marks an exception as made from a host
+ * reply: [call number, class name, message], as the host sent them. Its name
+ * has no "@", so no Ruby method can read, set, copy onto another object or
+ * remove it; a script that raises Kobako::ServiceError itself has no mark. */
+#define ORIGIN_IVAR "kobako origin"
+
+mrb_value
+kobako_exception_origin(mrb_state *mrb, mrb_value exc)
+{
+  return mrb_iv_get(mrb, exc, mrb_intern_lit(mrb, ORIGIN_IVAR));
+}
+
+static mrb_bool
+exception_class_p(mrb_state *mrb, mrb_value c)
+{
+  if (!mrb_class_p(c)) return FALSE;
+  for (struct RClass *k = mrb_class_ptr(c); k; k = k->super) {
+    if (k == E_EXCEPTION) return TRUE;
+  }
+  return FALSE;
+}
+
+/* The class for a reply's error: Kobako::X (or ArgumentError) as the script has
+ * left it, else StandardError. The host goes by the mark, not by this class. */
+static struct RClass *
+reply_class(mrb_state *mrb, const char *name)
+{
+  mrb_value object = mrb_obj_value(mrb->object_class);
+  mrb_value c = mrb_nil_value();
+  if (strncmp(name, "Kobako::", 8) == 0) {
+    mrb_sym kobako = mrb_intern_lit(mrb, "Kobako");
+    if (mrb_const_defined_at(mrb, object, kobako)) {
+      mrb_value outer = mrb_const_get(mrb, object, kobako);
+      mrb_sym inner = mrb_intern_cstr(mrb, name + 8);
+      if ((mrb_class_p(outer) || mrb_module_p(outer)) && mrb_const_defined_at(mrb, outer, inner)) {
+        c = mrb_const_get(mrb, outer, inner);
+      }
+    }
+  }
+  else if (strcmp(name, "ArgumentError") == 0) {
+    c = mrb_obj_value(E_ARGUMENT_ERROR);
+  }
+  return exception_class_p(mrb, c) ? mrb_class_ptr(c) : E_STANDARD_ERROR;
+}
+
 static void
 raise_reply_error(mrb_state *mrb, mrb_value body)
 {
@@ -110,16 +158,11 @@ raise_reply_error(mrb_state *mrb, mrb_value body)
     mrb_raise(mrb, E_RUNTIME_ERROR, "malformed service reply");
   }
   mrb_value klass = mrb_str_cat_lit(mrb, mrb_str_dup(mrb, RARRAY_PTR(body)[0]), "");
-  struct RClass *cls = mrb_class_get(mrb, "StandardError");
-  const char *name = RSTRING_CSTR(mrb, klass);
-  if (strncmp(name, "Kobako::", 8) == 0) {
-    struct RClass *kobako = mrb_module_get(mrb, "Kobako");
-    if (mrb_class_defined_under(mrb, kobako, name + 8)) cls = mrb_class_get_under(mrb, kobako, name + 8);
-  }
-  else if (strcmp(name, "ArgumentError") == 0) {
-    cls = E_ARGUMENT_ERROR;
-  }
-  mrb_exc_raise(mrb, mrb_exc_new_str(mrb, cls, RARRAY_PTR(body)[1]));
+  struct RClass *cls = reply_class(mrb, RSTRING_CSTR(mrb, klass));
+  mrb_value exc = mrb_exc_new_str(mrb, cls, RARRAY_PTR(body)[1]);
+  mrb_value origin[3] = {mrb_int_value(mrb, calls_made), klass, mrb_str_dup(mrb, RARRAY_PTR(body)[1])};
+  mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, ORIGIN_IVAR), mrb_ary_new_from_values(mrb, 3, origin));
+  mrb_exc_raise(mrb, exc);
 }
 
 /* Kobako.__call(target, name, args, kwargs) */
@@ -145,6 +188,7 @@ kobako_call(mrb_state *mrb, mrb_value self)
   }
 
   uint8_t inline_reply[REPLY_INLINE_BYTES];
+  calls_made++;
   int64_t n = kobako_host_dispatch(call.data, call.len, inline_reply, sizeof(inline_reply));
   kobako_buf_free(&call);
   if (n < 0) mrb_raise(mrb, E_RUNTIME_ERROR, "service call refused by the host");
