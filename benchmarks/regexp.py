@@ -20,7 +20,7 @@ SUBJECT_100K = 's = "lorem ipsum dolor " * 5000'
 SCRIPTS = {
     "nil": "nil",
     "one_match": '"order-1234" =~ /(\\d+)/; $1',
-    "gsub_100k": SUBJECT_100K + '; s.gsub(/o(r|l)/) { $1.upcase }.size',
+    "gsub_100k": SUBJECT_100K + "; s.gsub(/o(r|l)/) { $1.upcase }.size",
     "scan_100k": SUBJECT_100K + "; s.scan(/\\w+/).size",
     "catastrophic": '("a" * 40 + "!") =~ /(a+)+$/',
 }

@@ -349,8 +349,18 @@ def _regexp_rows(rx: dict[str, Any]) -> list[Row]:
             "",
             "—",
         ),
-        ("gsub with a block over 100 KB (2,000 matches), p50", fmt_time(rx["gsub_100k"]["p50_s"]), "", "—"),
-        ("scan(/\\w+/) over 100 KB (15,000 words), p50", fmt_time(rx["scan_100k"]["p50_s"]), "", "—"),
+        (
+            "gsub with a block over 100 KB (2,000 matches), p50",
+            fmt_time(rx["gsub_100k"]["p50_s"]),
+            "",
+            "—",
+        ),
+        (
+            "scan(/\\w+/) over 100 KB (15,000 words), p50",
+            fmt_time(rx["scan_100k"]["p50_s"]),
+            "",
+            "—",
+        ),
         (
             "catastrophic /(a+)+$/ to Regexp::TimeoutError, p50",
             fmt_time(rx["catastrophic"]["p50_s"]),

@@ -175,7 +175,9 @@ def build_libonig(tools: dict[str, str]) -> Path:
         shutil.copy(src / header, out / header)
     flags = ["-target", "wasm32-wasi", "-O2", *EH_FLAGS, f"-I{out}", f"-I{src}"]
     jobs = [
-        subprocess.Popen([tools["cc"], *flags, "-c", str(src / f"{n}.c"), "-o", str(out / f"{n}.o")])
+        subprocess.Popen(
+            [tools["cc"], *flags, "-c", str(src / f"{n}.c"), "-o", str(out / f"{n}.o")]
+        )
         for n in ONIG_SOURCES
     ]
     if any(job.wait() != 0 for job in jobs):

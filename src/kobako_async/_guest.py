@@ -36,6 +36,7 @@ POOL_INSTANCES = 128
 POOL_MAX_MEMORY_BYTES = 4 << 30
 POOL_KEEP_RESIDENT_BYTES = 4 << 20
 MAX_WASM_STACK_BYTES = 2 << 20
+WASM_PAGE_BYTES = 64 << 10
 EPOCH_TICK_S = 0.005
 TICKER_LINGER_S = 1.0
 
@@ -44,6 +45,14 @@ WASI_EBADF = 8
 WASI_EFAULT = 21
 
 _CACHE_MAGIC = b"kobako-module-v1\n"
+
+
+def _initial_memory_bytes(module: wasmtime.Module) -> int:
+    """The size of the guest's memory before it runs (its baked image included)."""
+    for export in module.exports:
+        if isinstance(export.type, wasmtime.MemoryType):
+            return export.type.limits.min * WASM_PAGE_BYTES
+    raise RuntimeError("guest exports no memory")
 
 
 class GuestTrap(Exception):
@@ -368,6 +377,7 @@ class GuestRunner:
         self._host = _HostCalls()
         self._host.define(linker)
         self._pre = linker.instantiate_pre(self.module)
+        self.initial_memory_bytes = _initial_memory_bytes(self.module)
         self._engine_ptr = self.engine.ptr()
         self._inbox, self._inbox_size = self._check_abi()
         self._ticker = _EpochTicker(self.engine)
@@ -390,6 +400,13 @@ class GuestRunner:
         return packed >> 32, packed & 0xFFFFFFFF
 
     def _instantiate(self, memory_limit: int | None = None) -> _Instance:
+        if memory_limit is not None and memory_limit < self.initial_memory_bytes:
+            trap = GuestTrap(
+                f"memory limit of {memory_limit} bytes is below the guest's initial"
+                f" {self.initial_memory_bytes} bytes"
+            )
+            trap.memory_bytes = self.initial_memory_bytes
+            raise trap
         store = ffi.wasmtime_store_new(self._engine_ptr, None, _NO_FINALIZER)
         if memory_limit is not None:
             ffi.wasmtime_store_limiter(store, memory_limit, -1, -1, -1, -1)

@@ -243,18 +243,6 @@ class MatchData
     undef_method :new
   end
 
-  def self.__new(regexp, str, offsets)
-    m = allocate
-    m.__init(regexp, str, offsets)
-    m
-  end
-
-  def __init(regexp, str, offsets)
-    @regexp = regexp
-    @string = str.frozen? ? str : str.dup.freeze
-    @offsets = offsets
-  end
-
   attr_reader :regexp, :string
 
   def size

@@ -25,23 +25,22 @@ class String
   def scan(pattern, &block)
     re = __literal_pattern(pattern)
     subject = __snapshot
-    found = block ? nil : []
+    unless block
+      found, last = re.__scan(subject)
+      Regexp.__set_last_match(last && MatchData.__new(re, subject, last))
+      return found
+    end
     pos = 0
     last = nil
     while (m = re.__match_bytes(subject, pos))
       last = m
       pos = m.__byte_end == m.__byte_begin ? __char_after(m.__byte_end) : m.__byte_end
-      item = m.size == 1 ? m[0] : m.captures
-      if block
-        Regexp.__set_last_match(m)
-        block.call(item)
-      else
-        found << item
-      end
+      Regexp.__set_last_match(m)
+      block.call(m.size == 1 ? m[0] : m.captures)
       break if pos > bytesize
     end
     Regexp.__set_last_match(last)
-    block ? self : found
+    self
   end
 
   def sub(pattern, *replacement, &block)
@@ -232,15 +231,20 @@ class String
     subject = __snapshot
     rule = replacement.empty? ? block : replacement[0]
     rule = __string_arg(rule) unless rule.is_a?(Proc) || rule.is_a?(Hash)
+    if rule.is_a?(String) && !rule.include?("\\")
+      result, last = re.__replace(subject, rule, global)
+      Regexp.__set_last_match(last && MatchData.__new(re, subject, last))
+      return result
+    end
     out = +""
     len = bytesize
     pos = 0
     copied = 0
     last = nil
-    while (m = re.__match_bytes(subject, pos))
-      last = m
-      b = m.__byte_begin
-      e = m.__byte_end
+    while (offsets = re.__search(subject, pos, true))
+      last = m = MatchData.__new(re, subject, offsets)
+      b = offsets[0]
+      e = offsets[1]
       out << __bytes(copied, b)
       out << __replacement(rule, m)
       copied = e

@@ -82,36 +82,138 @@ static mrb_value re_compile(mrb_state *mrb, mrb_value self) {
   return self;
 }
 
-/* Regexp#__search(str, byte_start, forward) -> [beg0, end0, beg1, end1, ...] or nil.
- * Unmatched groups are -1. Searches forward from byte_start, or backward from it. */
-static mrb_value re_search(mrb_state *mrb, mrb_value self) {
-  mrb_value str;
-  mrb_int start;
-  mrb_bool forward;
-  mrb_get_args(mrb, "Sib", &str, &start, &forward);
-  regex_t *reg = re_get(mrb, self);
+/* Searches str from byte start (backward down to 0 if !forward) into `region`.
+ * Returns the match position or ONIG_MISMATCH; raises on engine errors. */
+static int search(mrb_state *mrb, regex_t *reg, mrb_value str, mrb_int start, mrb_bool forward) {
   const UChar *s = (const UChar *)RSTRING_PTR(str);
   mrb_int len = RSTRING_LEN(str);
-  if (start < 0 || start > len) return mrb_nil_value();
+  if (start < 0 || start > len) return ONIG_MISMATCH;
   const UChar *range = forward ? s + len : s;
   int r = onig_search(reg, s, s + len, s + start, range, region, ONIG_OPTION_NONE);
-  if (r == ONIG_MISMATCH) return mrb_nil_value();
+  if (r >= 0 || r == ONIG_MISMATCH) return r;
   if (r == ONIGERR_RETRY_LIMIT_IN_MATCH_OVER || r == ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER) {
     struct RClass *timeout = mrb_class_get_under(mrb, mrb_class_get(mrb, "Regexp"), "TimeoutError");
     mrb_raise(mrb, timeout, "regexp match timeout");
   }
   if (r == ONIGERR_MEMORY) mrb_raise_nomemory(mrb);
-  if (r < 0) {
-    UChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
-    onig_error_code_to_str(msg, r);
-    mrb_raisef(mrb, regexp_error(mrb), "%s", (const char *)msg);
-  }
+  UChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+  onig_error_code_to_str(msg, r);
+  mrb_raisef(mrb, regexp_error(mrb), "%s", (const char *)msg);
+  return r; /* not reached */
+}
+
+/* The last search's groups as [beg0, end0, beg1, end1, ...]; unmatched groups are -1. */
+static mrb_value region_offsets(mrb_state *mrb) {
   mrb_value offsets = mrb_ary_new_capa(mrb, region->num_regs * 2);
   for (int i = 0; i < region->num_regs; i++) {
     mrb_ary_push(mrb, offsets, mrb_fixnum_value(region->beg[i]));
     mrb_ary_push(mrb, offsets, mrb_fixnum_value(region->end[i]));
   }
   return offsets;
+}
+
+/* The byte offset just past the character at byte b (b + 1 at the end). */
+static mrb_int char_after(mrb_value str, mrb_int b) {
+  if (b >= RSTRING_LEN(str)) return b + 1;
+  unsigned char lead = (unsigned char)RSTRING_PTR(str)[b];
+  return b + (lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4);
+}
+
+/* Where the next global search starts after the match in `region`. */
+static mrb_int next_start(mrb_value str) {
+  return region->end[0] == region->beg[0] ? char_after(str, region->end[0]) : region->end[0];
+}
+
+/* Regexp#__search(str, byte_start, forward) -> offsets (see region_offsets) or nil. */
+static mrb_value re_search(mrb_state *mrb, mrb_value self) {
+  mrb_value str;
+  mrb_int start;
+  mrb_bool forward;
+  mrb_get_args(mrb, "Sib", &str, &start, &forward);
+  if (search(mrb, re_get(mrb, self), str, start, forward) == ONIG_MISMATCH) return mrb_nil_value();
+  return region_offsets(mrb);
+}
+
+/* Redoes the search that started at `start` so `region` holds it again. */
+static mrb_value last_offsets(mrb_state *mrb, regex_t *reg, mrb_value str, mrb_int start) {
+  if (start < 0) return mrb_nil_value();
+  search(mrb, reg, str, start, TRUE);
+  return region_offsets(mrb);
+}
+
+/* Regexp#__scan(str) -> [matches, offsets of the last match or nil], for scan without
+ * a block: each match is the matched text, or its groups when there are groups. */
+static mrb_value re_scan(mrb_state *mrb, mrb_value self) {
+  mrb_value str;
+  mrb_get_args(mrb, "S", &str);
+  regex_t *reg = re_get(mrb, self);
+  mrb_value found = mrb_ary_new(mrb);
+  mrb_int pos = 0, last = -1;
+  int arena = mrb_gc_arena_save(mrb);
+  while (search(mrb, reg, str, pos, TRUE) != ONIG_MISMATCH) {
+    const char *s = RSTRING_PTR(str);
+    mrb_value item;
+    if (region->num_regs == 1) {
+      item = mrb_str_new(mrb, s + region->beg[0], region->end[0] - region->beg[0]);
+    }
+    else {
+      item = mrb_ary_new_capa(mrb, region->num_regs - 1);
+      for (int i = 1; i < region->num_regs; i++) {
+        mrb_ary_push(mrb, item, region->beg[i] < 0 ? mrb_nil_value()
+                                : mrb_str_new(mrb, s + region->beg[i], region->end[i] - region->beg[i]));
+      }
+    }
+    mrb_ary_push(mrb, found, item);
+    mrb_gc_arena_restore(mrb, arena);
+    last = pos;
+    pos = next_start(str);
+  }
+  mrb_value pair[2] = {found, last_offsets(mrb, reg, str, last)};
+  return mrb_ary_new_from_values(mrb, 2, pair);
+}
+
+/* Regexp#__replace(str, replacement, global) -> [result, offsets of the last match or
+ * nil], for sub/gsub with a replacement that has no backslash escapes. */
+static mrb_value re_replace(mrb_state *mrb, mrb_value self) {
+  mrb_value str, repl;
+  mrb_bool global;
+  mrb_get_args(mrb, "SSb", &str, &repl, &global);
+  regex_t *reg = re_get(mrb, self);
+  mrb_value out = mrb_str_new_capa(mrb, RSTRING_LEN(str));
+  mrb_int pos = 0, copied = 0, last = -1, len = RSTRING_LEN(str);
+  while (search(mrb, reg, str, pos, TRUE) != ONIG_MISMATCH) {
+    mrb_int beg = region->beg[0], end = region->end[0];
+    mrb_str_cat(mrb, out, RSTRING_PTR(str) + copied, beg - copied);
+    mrb_str_cat_str(mrb, out, repl);
+    copied = end;
+    last = pos;
+    if (!global) break;
+    pos = next_start(str);
+    if (end == beg && end < len) {
+      mrb_int upto = pos > len ? len : pos;
+      mrb_str_cat(mrb, out, RSTRING_PTR(str) + end, upto - end);
+      copied = upto;
+    }
+  }
+  if (copied < len) mrb_str_cat(mrb, out, RSTRING_PTR(str) + copied, len - copied);
+  mrb_value pair[2] = {out, last_offsets(mrb, reg, str, last)};
+  return mrb_ary_new_from_values(mrb, 2, pair);
+}
+
+static struct RClass *match_data_class;
+
+/* MatchData.__new(regexp, str, offsets): a MatchData over a frozen copy of str (CRuby
+ * keeps one too), made in C because gsub with a block makes one per match. */
+static mrb_value match_data_new(mrb_state *mrb, mrb_value klass) {
+  (void)klass;
+  mrb_value re, str, offsets;
+  mrb_get_args(mrb, "oSA", &re, &str, &offsets);
+  if (!mrb_frozen_p(mrb_basic_ptr(str))) str = mrb_obj_freeze(mrb, mrb_str_dup(mrb, str));
+  mrb_value m = mrb_obj_value(mrb_obj_alloc(mrb, MRB_TT_OBJECT, match_data_class));
+  mrb_iv_set(mrb, m, mrb_intern_lit(mrb, "@regexp"), re);
+  mrb_iv_set(mrb, m, mrb_intern_lit(mrb, "@string"), str);
+  mrb_iv_set(mrb, m, mrb_intern_lit(mrb, "@offsets"), offsets);
+  return m;
 }
 
 static int collect_name(const UChar *name, const UChar *name_end, int ngroups, int *groups,
@@ -209,9 +311,14 @@ void mrb_mruby_kobako_regexp_gem_init(mrb_state *mrb) {
   MRB_SET_INSTANCE_TT(re, MRB_TT_CDATA);
   mrb_define_method(mrb, re, "__compile", re_compile, MRB_ARGS_REQ(2));
   mrb_define_method(mrb, re, "__search", re_search, MRB_ARGS_REQ(3));
+  mrb_define_method(mrb, re, "__scan", re_scan, MRB_ARGS_REQ(1));
+  mrb_define_method(mrb, re, "__replace", re_replace, MRB_ARGS_REQ(3));
   mrb_define_method(mrb, re, "__name_table", re_names, MRB_ARGS_NONE());
   mrb_define_method(mrb, re, "__groups", re_groups, MRB_ARGS_NONE());
   mrb_define_class_method(mrb, re, "__set_last_match", re_set_last_match, MRB_ARGS_REQ(1));
+
+  match_data_class = mrb_define_class(mrb, "MatchData", mrb->object_class);
+  mrb_define_class_method(mrb, match_data_class, "__new", match_data_new, MRB_ARGS_REQ(3));
 
   struct RClass *str = mrb->string_class;
   mrb_define_method(mrb, str, "__char_offset", str_char_offset, MRB_ARGS_REQ(1));

@@ -21,7 +21,13 @@ kobako_utf8_valid(const uint8_t *s, uint32_t n)
   while (i < n) {
     uint8_t c = s[i];
     uint32_t need, cp, min;
-    if (c < 0x80) { i++; continue; }
+    if (c < 0x80) {
+      /* ASCII runs a word at a time: every loop turn also pays an epoch check */
+      uint64_t word;
+      while (n - i >= 8 && (memcpy(&word, s + i, 8), !(word & 0x8080808080808080ULL))) i += 8;
+      if (i < n && s[i] < 0x80) i++;
+      continue;
+    }
     if (c >= 0xc2 && c <= 0xdf) { need = 1; cp = c & 0x1f; min = 0x80; }
     else if (c >= 0xe0 && c <= 0xef) { need = 2; cp = c & 0x0f; min = 0x800; }
     else if (c >= 0xf0 && c <= 0xf4) { need = 3; cp = c & 0x07; min = 0x10000; }
