@@ -401,12 +401,12 @@ class GuestRunner:
 
     def _instantiate(self, memory_limit: int | None = None) -> _Instance:
         if memory_limit is not None and memory_limit < self.initial_memory_bytes:
-            trap = GuestTrap(
+            too_small = GuestTrap(
                 f"memory limit of {memory_limit} bytes is below the guest's initial"
                 f" {self.initial_memory_bytes} bytes"
             )
-            trap.memory_bytes = self.initial_memory_bytes
-            raise trap
+            too_small.memory_bytes = self.initial_memory_bytes
+            raise too_small
         store = ffi.wasmtime_store_new(self._engine_ptr, None, _NO_FINALIZER)
         if memory_limit is not None:
             ffi.wasmtime_store_limiter(store, memory_limit, -1, -1, -1, -1)
