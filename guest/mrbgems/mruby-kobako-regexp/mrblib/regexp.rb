@@ -112,53 +112,15 @@ class Regexp
     end
   end
 
-  def match(str, pos = 0, &block)
-    if str.nil?
-      Regexp.__set_last_match(nil)
-      return nil
-    end
-    m = __match(__string(str), pos)
-    Regexp.__set_last_match(m)
-    m && block ? block.call(m) : m
-  end
-
-  def match?(str, pos = 0)
-    return false if str.nil?
-
-    !__match(__string(str), pos).nil?
-  end
-
-  def =~(str)
-    m = match(str)
-    m&.begin(0)
-  end
-
   def ===(obj)
     return false unless obj.is_a?(String) || obj.is_a?(Symbol)
 
     !match(obj.to_s).nil?
   end
 
-  # The match at character position pos (negative counts from the end), or nil.
-  def __match(str, pos = 0)
-    str.__check_utf8
-    start = pos.zero? ? 0 : str.__byte_offset(pos)
-    return nil if start.nil?
-
-    __match_bytes(str, start)
-  end
-
   def __match_bytes(str, start, forward = true)
     offsets = __search(str, start, forward)
     offsets && MatchData.__new(self, str, offsets)
-  end
-
-  def __string(obj)
-    return obj if obj.is_a?(String)
-    return obj.to_s if obj.is_a?(Symbol)
-    raise TypeError, "no implicit conversion of #{obj.class} into String" unless obj.respond_to?(:to_str)
-
-    obj.to_str
   end
 
   def names

@@ -29,6 +29,8 @@ mrb_noreturn void mrb_raise_nomemory(mrb_state *mrb);
 /* In Ruby \w, \d, \s and \b are ASCII-only; POSIX brackets and \p{} are Unicode. */
 #define RE_ASCII_CLASSES (ONIG_OPTION_WORD_IS_ASCII | ONIG_OPTION_DIGIT_IS_ASCII | ONIG_OPTION_SPACE_IS_ASCII)
 
+static mrb_int chars_in(const char *s, mrb_int n);
+
 static void re_free(mrb_state *mrb, void *p) {
   (void)mrb;
   if (p) onig_free((regex_t *)p);
@@ -204,16 +206,97 @@ static struct RClass *match_data_class;
 
 /* MatchData.__new(regexp, str, offsets): a MatchData over a frozen copy of str (CRuby
  * keeps one too), made in C because gsub with a block makes one per match. */
-static mrb_value match_data_new(mrb_state *mrb, mrb_value klass) {
-  (void)klass;
-  mrb_value re, str, offsets;
-  mrb_get_args(mrb, "oSA", &re, &str, &offsets);
+static mrb_value new_match_data(mrb_state *mrb, mrb_value re, mrb_value str, mrb_value offsets) {
   if (!mrb_frozen_p(mrb_basic_ptr(str))) str = mrb_obj_freeze(mrb, mrb_str_dup(mrb, str));
   mrb_value m = mrb_obj_value(mrb_obj_alloc(mrb, MRB_TT_OBJECT, match_data_class));
   mrb_iv_set(mrb, m, mrb_intern_lit(mrb, "@regexp"), re);
   mrb_iv_set(mrb, m, mrb_intern_lit(mrb, "@string"), str);
   mrb_iv_set(mrb, m, mrb_intern_lit(mrb, "@offsets"), offsets);
   return m;
+}
+
+static mrb_value match_data_new(mrb_state *mrb, mrb_value klass) {
+  (void)klass;
+  mrb_value re, str, offsets;
+  mrb_get_args(mrb, "oSA", &re, &str, &offsets);
+  return new_match_data(mrb, re, str, offsets);
+}
+
+static mrb_sym sym_last_match;
+
+/* The subject of match/=~/match?: a String, a Symbol's name, or to_str's result;
+ * nil stays nil. Raises TypeError otherwise. */
+static mrb_value subject_of(mrb_state *mrb, mrb_value obj) {
+  if (mrb_string_p(obj) || mrb_nil_p(obj)) return obj;
+  if (mrb_symbol_p(obj)) return mrb_sym_str(mrb, mrb_symbol(obj));
+  if (mrb_respond_to(mrb, obj, mrb_intern_lit(mrb, "to_str"))) {
+    mrb_value str = mrb_funcall_id(mrb, obj, mrb_intern_lit(mrb, "to_str"), 0);
+    if (mrb_string_p(str)) return str;
+  }
+  mrb_raisef(mrb, E_TYPE_ERROR, "no implicit conversion of %C into String", mrb_obj_class(mrb, obj));
+  return obj; /* not reached */
+}
+
+/* Byte offset of character position pos (negative counts from the end), or -1. */
+static mrb_int byte_pos(mrb_value str, mrb_int pos) {
+  if (pos == 0) return 0;
+  const char *s = RSTRING_PTR(str);
+  mrb_int len = RSTRING_LEN(str);
+  if (pos < 0) {
+    pos += chars_in(s, len);
+    if (pos < 0) return -1;
+  }
+  mrb_int i = 0;
+  for (; i < len && pos > 0; pos--) {
+    i++;
+    while (i < len && ((unsigned char)s[i] & 0xc0) == 0x80) i++;
+  }
+  return pos > 0 ? -1 : i;
+}
+
+/* The match of self in str from character position pos, or nil; sets $~ if asked. */
+static mrb_value match_at(mrb_state *mrb, mrb_value self, mrb_value str, mrb_int pos, mrb_bool set) {
+  str = subject_of(mrb, str);
+  mrb_value m = mrb_nil_value();
+  if (!mrb_nil_p(str)) {
+    check_utf8(mrb, str);
+    mrb_int start = byte_pos(str, pos);
+    if (start >= 0 && search(mrb, re_get(mrb, self), str, start, TRUE) != ONIG_MISMATCH) {
+      m = new_match_data(mrb, self, str, region_offsets(mrb));
+    }
+  }
+  if (set) mrb_gv_set(mrb, sym_last_match, m);
+  return m;
+}
+
+/* Regexp#match(str, pos = 0) { |m| } -> MatchData or nil; sets $~. */
+static mrb_value re_match(mrb_state *mrb, mrb_value self) {
+  mrb_value str, block;
+  mrb_int pos = 0;
+  mrb_get_args(mrb, "o|i&", &str, &pos, &block);
+  mrb_value m = match_at(mrb, self, str, pos, TRUE);
+  if (!mrb_nil_p(m) && !mrb_nil_p(block)) return mrb_yield(mrb, block, m);
+  return m;
+}
+
+/* Regexp#match?(str, pos = 0) -> true/false; leaves $~ alone. */
+static mrb_value re_match_p(mrb_state *mrb, mrb_value self) {
+  mrb_value str;
+  mrb_int pos = 0;
+  mrb_get_args(mrb, "o|i", &str, &pos);
+  str = subject_of(mrb, str);
+  if (mrb_nil_p(str)) return mrb_false_value();
+  check_utf8(mrb, str);
+  mrb_int start = byte_pos(str, pos);
+  return mrb_bool_value(start >= 0 && search(mrb, re_get(mrb, self), str, start, TRUE) != ONIG_MISMATCH);
+}
+
+/* Regexp#=~(str) -> character position of the match, or nil; sets $~. */
+static mrb_value re_match_op(mrb_state *mrb, mrb_value self) {
+  mrb_value m = match_at(mrb, self, mrb_get_arg1(mrb), 0, TRUE);
+  if (mrb_nil_p(m)) return m;
+  return mrb_fixnum_value(chars_in(RSTRING_PTR(mrb_iv_get(mrb, m, mrb_intern_lit(mrb, "@string"))),
+                                   region->beg[0]));
 }
 
 static int collect_name(const UChar *name, const UChar *name_end, int ngroups, int *groups,
@@ -301,6 +384,7 @@ static mrb_value re_set_last_match(mrb_state *mrb, mrb_value self) {
 }
 
 void mrb_mruby_kobako_regexp_gem_init(mrb_state *mrb) {
+  sym_last_match = mrb_intern_lit(mrb, "$~");
   OnigEncoding encodings[] = {ONIG_ENCODING_UTF8};
   onig_initialize(encodings, 1);
   onig_set_retry_limit_in_match(RETRY_LIMIT_IN_MATCH);
@@ -312,6 +396,9 @@ void mrb_mruby_kobako_regexp_gem_init(mrb_state *mrb) {
   mrb_define_method(mrb, re, "__compile", re_compile, MRB_ARGS_REQ(2));
   mrb_define_method(mrb, re, "__search", re_search, MRB_ARGS_REQ(3));
   mrb_define_method(mrb, re, "__scan", re_scan, MRB_ARGS_REQ(1));
+  mrb_define_method(mrb, re, "match", re_match, MRB_ARGS_ARG(1, 1) | MRB_ARGS_BLOCK());
+  mrb_define_method(mrb, re, "match?", re_match_p, MRB_ARGS_ARG(1, 1));
+  mrb_define_method(mrb, re, "=~", re_match_op, MRB_ARGS_REQ(1));
   mrb_define_method(mrb, re, "__replace", re_replace, MRB_ARGS_REQ(3));
   mrb_define_method(mrb, re, "__name_table", re_names, MRB_ARGS_NONE());
   mrb_define_method(mrb, re, "__groups", re_groups, MRB_ARGS_NONE());
