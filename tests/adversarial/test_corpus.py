@@ -664,6 +664,46 @@ CASES = [
         "Fiber.new { raise Exception, 'x' }.resume",
         ruby_error("Exception", "x"),
     ),
+    # ---- Regexp (Oniguruma in the guest) ----
+    Case(
+        "regexp-nested-quantifier",
+        '("a" * 40 + "!") =~ /(a+)+$/',
+        ruby_error("Regexp::TimeoutError"),
+    ),
+    Case(
+        "regexp-alternation-blowup",
+        '("a" * 40 + "!") =~ /(a|aa)*$/',
+        ruby_error("Regexp::TimeoutError"),
+    ),
+    Case(
+        "regexp-rescue-retry-loop",
+        'begin; ("a" * 40 + "!") =~ /(a+)+$/; rescue RegexpError; retry; end',
+        TIMEOUT,
+    ),
+    Case(
+        "regexp-invalid-utf8-subject", '"\\xff" =~ /a/', ruby_error("ArgumentError", "invalid byte")
+    ),
+    Case(
+        "regexp-invalid-utf8-pattern",
+        'Regexp.new("\\xfe")',
+        ruby_error("ArgumentError", "invalid byte"),
+    ),
+    Case("regexp-bad-pattern", 'Regexp.new("(?<")', ruby_error("RegexpError")),
+    Case("regexp-huge-repeat", 'Regexp.new("a{100000000}")', ruby_error("RegexpError")),
+    Case(
+        "regexp-deep-groups", 'Regexp.new("(" * 100_000 + ")" * 100_000)', ruby_error("RegexpError")
+    ),
+    Case(
+        "regexp-dynamic-pattern-flood",
+        "100_000.times { |i| /x#{i}/ =~ 'x1' }; :ok",
+        Value("ok"),
+    ),
+    Case("regexp-huge-subject", '("ab" * (2 << 20)).gsub(/b/, "c").size', Value(4 << 20)),
+    Case(
+        "regexp-redefined-matchdata",
+        'class MatchData; def [](i) = raise "fake"; end; "abc" =~ /(b)/; $1',
+        forged("RuntimeError"),
+    ),
 ]
 
 NEXT_RUN = '[1 + 1, "abc".size, 2**64, Svc.echo(:ok), Object.const_defined?(:K)]'
