@@ -695,10 +695,10 @@ CASES = [
     ),
     Case(
         "regexp-dynamic-pattern-flood",
-        "100_000.times { |i| /x#{i}/ =~ 'x1' }; :ok",
+        "20_000.times { |i| /x#{i}/ =~ 'x1' }; :ok",
         Value("ok"),
     ),
-    Case("regexp-huge-subject", '("ab" * (2 << 20)).gsub(/b/, "c").size', Value(4 << 20)),
+    Case("regexp-huge-subject", '("ab" * (1 << 20)).gsub(/b/, "c").size', Value(2 << 20)),
     Case(
         "regexp-redefined-matchdata",
         'class MatchData; def [](i) = raise "fake"; end; "abc" =~ /(b)/; $1',
