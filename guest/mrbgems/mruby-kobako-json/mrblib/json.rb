@@ -28,7 +28,8 @@ module JSON
     def to_h
       {indent: @indent, space: @space, space_before: @space_before, object_nl: @object_nl,
        array_nl: @array_nl, allow_nan: @allow_nan, ascii_only: @ascii_only,
-       max_nesting: @max_nesting, escape_slash: @escape_slash, depth: @depth}
+       max_nesting: @max_nesting, escape_slash: @escape_slash, depth: @depth,
+       buffer_initial_length: 1024}
     end
     alias to_hash to_h
 

@@ -11,6 +11,7 @@
 #include <mruby.h>
 #include <mruby/array.h>
 #include <mruby/class.h>
+#include <mruby/error.h>
 #include <mruby/hash.h>
 #include <mruby/internal.h>
 #include <mruby/presym.h>
@@ -27,6 +28,8 @@ typedef struct {
   char *ptr;
   mrb_int len, cap;
   mrb_int depth;
+  int levels;     /* containers open in this generator */
+  int base_units; /* json_stack_units held by callers further out */
 } gen;
 
 static void
@@ -65,6 +68,26 @@ static mrb_noreturn void
 gen_fail(gen *g, const char *message)
 {
   mrb_raise(g->mrb, json_error_class(g->mrb, "GeneratorError"), message);
+}
+
+/* A call into Ruby from this generator, which holds its open containers'
+ * share of the stack budget meanwhile. */
+static mrb_value
+gen_call(gen *g, mrb_value obj, mrb_sym mid, mrb_int argc, const mrb_value *argv)
+{
+  return json_funcall(g->mrb, g->base_units + g->levels + JSON_CUSTOM_CALL_UNITS, obj, mid, argc,
+                      argv);
+}
+
+static mrb_value
+gen_to_s_value(gen *g, mrb_value v)
+{
+  mrb_value s = gen_call(g, v, MRB_SYM(to_s), 0, NULL);
+  if (!mrb_string_p(s)) {
+    mrb_state *mrb = g->mrb;
+    mrb_raisef(mrb, E_TYPE_ERROR, "wrong argument type %C (expected String)", mrb_obj_class(mrb, s));
+  }
+  return s;
 }
 
 /* ---- strings ---- */
@@ -180,8 +203,7 @@ gen_float(gen *g, mrb_value v)
 {
   mrb_state *mrb = g->mrb;
   double d = mrb_float(v);
-  mrb_value s = mrb_funcall_id(mrb, v, MRB_SYM(to_s), 0);
-  if (!mrb_string_p(s)) mrb_raise(mrb, E_TYPE_ERROR, "Float#to_s did not return a String");
+  mrb_value s = gen_to_s_value(g, v);
   if (!g->cfg->allow_nan && (isinf(d) || isnan(d))) {
     mrb_raisef(mrb, json_error_class(mrb, "GeneratorError"), "%d: %v not allowed in JSON",
                isnan(d) ? 1003 : 1000, s);
@@ -201,6 +223,7 @@ enter(gen *g)
     mrb_raisef(g->mrb, json_error_class(g->mrb, "NestingError"), "nesting of %i is too deep",
                --g->depth);
   }
+  if (g->base_units + ++g->levels > JSON_STACK_BUDGET) json_stack_exhausted(g->mrb);
   json_check_stack(g->mrb);
   return depth;
 }
@@ -224,6 +247,7 @@ gen_array(gen *g, mrb_value a)
     mrb_gc_arena_restore(g->mrb, ai);
   }
   depth = --g->depth;
+  g->levels--;
   if (cfg->array_nl_len) {
     put(g, cfg->array_nl, cfg->array_nl_len);
     put_indent(g, depth);
@@ -256,10 +280,7 @@ gen_pair(mrb_state *mrb, mrb_value key, mrb_value val, void *data)
     gen_string(g, p, n);
   }
   else {
-    mrb_value s = mrb_funcall_id(mrb, key, MRB_SYM(to_s), 0);
-    if (!mrb_string_p(s)) {
-      mrb_raisef(mrb, E_TYPE_ERROR, "can't convert %C to String", mrb_obj_class(mrb, key));
-    }
+    mrb_value s = gen_to_s_value(g, key);
     gen_string(g, RSTRING_PTR(s), RSTRING_LEN(s));
   }
   put(g, cfg->space_before, cfg->space_before_len);
@@ -280,6 +301,7 @@ gen_hash(gen *g, mrb_value h)
   /* raises if a to_json or to_s called from here changes the Hash */
   mrb_hash_foreach(g->mrb, mrb_hash_ptr(h), gen_pair, &it);
   mrb_int depth = --g->depth;
+  g->levels--;
   if (cfg->object_nl_len) {
     put(g, cfg->object_nl, cfg->object_nl_len);
     put_indent(g, depth);
@@ -320,15 +342,12 @@ gen_builtin(gen *g, mrb_value v)
 static void
 gen_to_s(gen *g, mrb_value v)
 {
-  mrb_state *mrb = g->mrb;
-  mrb_value s = mrb_funcall_id(mrb, v, MRB_SYM(to_s), 0);
-  if (!mrb_string_p(s)) {
-    mrb_raisef(mrb, E_TYPE_ERROR, "wrong argument type %C (expected String)", mrb_obj_class(mrb, s));
-  }
+  mrb_value s = gen_to_s_value(g, v);
   gen_string(g, RSTRING_PTR(s), RSTRING_LEN(s));
 }
 
-/* obj.to_json(state), with the state's depth set to where we are */
+/* obj.to_json(state), with the state's depth set to where we are. While it
+ * runs, the JSON calls it makes see this generator's stack use. */
 static void
 gen_custom(gen *g, mrb_value v)
 {
@@ -343,7 +362,7 @@ gen_custom(gen *g, mrb_value v)
     mrb_ary_push(mrb, g->roots, g->state);
   }
   mrb_iv_set(mrb, g->state, MRB_IVSYM(depth), mrb_int_value(mrb, g->depth));
-  mrb_value s = mrb_funcall_id(mrb, v, MRB_SYM(to_json), 1, g->state);
+  mrb_value s = gen_call(g, v, MRB_SYM(to_json), 1, &g->state);
   if (!mrb_string_p(s)) {
     mrb_raisef(mrb, E_TYPE_ERROR, "wrong argument type %C (expected String)", mrb_obj_class(mrb, s));
   }
@@ -405,6 +424,8 @@ gen_init(gen *g, mrb_state *mrb, const json_config *cfg, mrb_value state, mrb_va
   mrb_str_resize(mrb, g->str, g->cap);
   g->ptr = RSTRING_PTR(g->str);
   g->depth = cfg->depth;
+  g->levels = 0;
+  g->base_units = json_stack_units;
 }
 
 mrb_value

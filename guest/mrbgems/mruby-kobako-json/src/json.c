@@ -7,6 +7,7 @@
 #include <mruby.h>
 #include <mruby/array.h>
 #include <mruby/class.h>
+#include <mruby/error.h>
 #include <mruby/hash.h>
 #include <mruby/presym.h>
 #include <mruby/string.h>
@@ -25,6 +26,53 @@ json_error_class(mrb_state *mrb, const char *name)
   return mrb_class_get_under(mrb, json_module(mrb), name);
 }
 
+int json_stack_units;
+
+mrb_noreturn void
+json_stack_exhausted(mrb_state *mrb)
+{
+  mrb_raise(mrb, mrb_class_get_id(mrb, MRB_SYM(SystemStackError)), "stack level too deep");
+}
+
+typedef struct {
+  mrb_value obj;
+  mrb_sym mid;
+  mrb_int argc;
+  const mrb_value *argv;
+  int units; /* json_stack_units to restore */
+} json_call_args;
+
+static mrb_value
+call_body(mrb_state *mrb, mrb_value data)
+{
+  json_call_args *c = (json_call_args *)mrb_cptr(data);
+  return mrb_funcall_argv(mrb, c->obj, c->mid, c->argc, c->argv);
+}
+
+static mrb_value
+call_leave(mrb_state *mrb, mrb_value data)
+{
+  json_stack_units = ((json_call_args *)mrb_cptr(data))->units;
+  return mrb_nil_value();
+}
+
+mrb_value
+json_funcall(mrb_state *mrb, int units, mrb_value obj, mrb_sym mid, mrb_int argc,
+             const mrb_value *argv)
+{
+  if (units > JSON_STACK_BUDGET) json_stack_exhausted(mrb);
+  json_call_args call = {obj, mid, argc, argv, json_stack_units};
+  mrb_value data = mrb_cptr_value(mrb, &call);
+  json_stack_units = units;
+  return mrb_ensure(mrb, call_body, data, call_leave, data);
+}
+
+mrb_value
+json_call(mrb_state *mrb, mrb_value obj, mrb_sym mid, mrb_int argc, const mrb_value *argv)
+{
+  return json_funcall(mrb, json_stack_units + JSON_CUSTOM_CALL_UNITS, obj, mid, argc, argv);
+}
+
 #ifdef __wasm__
 extern char __stack_low; /* wasm-ld: the C stack grows down towards this */
 #define JSON_STACK_MARGIN (64 * 1024)
@@ -33,9 +81,7 @@ void
 json_check_stack(mrb_state *mrb)
 {
   volatile char here;
-  if ((uintptr_t)&here < (uintptr_t)&__stack_low + JSON_STACK_MARGIN) {
-    mrb_raise(mrb, mrb_class_get_id(mrb, MRB_SYM(SystemStackError)), "stack level too deep");
-  }
+  if ((uintptr_t)&here < (uintptr_t)&__stack_low + JSON_STACK_MARGIN) json_stack_exhausted(mrb);
 }
 #else
 void
@@ -95,8 +141,8 @@ static mrb_value
 to_hash(mrb_state *mrb, mrb_value opts)
 {
   if (mrb_hash_p(opts)) return opts;
-  if (mrb_respond_to(mrb, opts, MRB_SYM(to_hash))) return mrb_funcall_id(mrb, opts, MRB_SYM(to_hash), 0);
-  if (mrb_respond_to(mrb, opts, MRB_SYM(to_h))) return mrb_funcall_id(mrb, opts, MRB_SYM(to_h), 0);
+  if (mrb_respond_to(mrb, opts, MRB_SYM(to_hash))) return json_call(mrb, opts, MRB_SYM(to_hash), 0, NULL);
+  if (mrb_respond_to(mrb, opts, MRB_SYM(to_h))) return json_call(mrb, opts, MRB_SYM(to_h), 0, NULL);
   mrb_raisef(mrb, E_TYPE_ERROR, "can't convert %C into Hash", mrb_obj_class(mrb, opts));
   return mrb_nil_value();
 }
@@ -306,7 +352,7 @@ json_m_parse(mrb_state *mrb, mrb_value self)
       mrb_raisef(mrb, E_TYPE_ERROR, "no implicit conversion of %s into String",
                  implicit_name(mrb, source));
     }
-    source = mrb_funcall_id(mrb, source, MRB_SYM(to_str), 0);
+    source = json_call(mrb, source, MRB_SYM(to_str), 0, NULL);
     if (!mrb_string_p(source)) mrb_raise(mrb, E_TYPE_ERROR, "to_str did not return a String");
   }
   parse_options(mrb, opts, &po);

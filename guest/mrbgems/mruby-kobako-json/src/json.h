@@ -40,8 +40,31 @@ typedef struct {
 mrb_value json_parse(mrb_state *mrb, mrb_value source, const json_parse_options *opts);
 
 struct RClass *json_error_class(mrb_state *mrb, const char *name);
-/* Raises SystemStackError when the C stack is nearly used up: nesting
- * allowed by max_nesting: false must end in an error, never a trap. */
+
+/* Recursion budget. wasmtime gives the guest 2 MiB of native stack, and
+ * running out is a trap that ends the run, so nesting that max_nesting: false
+ * lets through must stop at a budget instead, with SystemStackError as CRuby
+ * raises. Measured native cost: ~650 bytes per Hash level generated (arrays
+ * and the parser about half that), ~3.3 KB per nested to_json call; 1500
+ * units keep JSON under about 1 MiB. */
+#define JSON_STACK_BUDGET 1500
+#define JSON_CUSTOM_CALL_UNITS 5
+
+/* Units held by JSON calls further out (a to_json method that generates or
+ * parses JSON itself); changed only around to_json calls, under mrb_ensure. */
+extern int json_stack_units;
+
+/* obj.mid(*argv), holding units of the budget while it runs: every call
+ * from JSON's C code into Ruby goes through here, since the method may call
+ * JSON again. Raises SystemStackError when units exceed the budget. */
+mrb_value json_funcall(mrb_state *mrb, int units, mrb_value obj, mrb_sym mid, mrb_int argc,
+                       const mrb_value *argv);
+/* json_funcall from outside a generator: the call is all it adds. */
+mrb_value json_call(mrb_state *mrb, mrb_value obj, mrb_sym mid, mrb_int argc, const mrb_value *argv);
+
+/* Raises SystemStackError ("stack level too deep"). */
+mrb_noreturn void json_stack_exhausted(mrb_state *mrb);
+/* Raises SystemStackError when the C shadow stack is nearly used up too. */
 void json_check_stack(mrb_state *mrb);
 
 #endif

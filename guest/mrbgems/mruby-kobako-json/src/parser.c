@@ -36,6 +36,7 @@ typedef struct {
   mrb_state *mrb;
   const char *start, *end;
   const json_parse_options *opts;
+  int base_units; /* json_stack_units held by callers further out */
 } parser;
 
 static mrb_noreturn void
@@ -381,6 +382,7 @@ check_nesting(parser *ps, mrb_int nesting)
     mrb_raisef(ps->mrb, json_error_class(ps->mrb, "NestingError"), "nesting of %i is too deep",
                nesting);
   }
+  if (ps->base_units + nesting > JSON_STACK_BUDGET) json_stack_exhausted(ps->mrb);
   json_check_stack(ps->mrb);
 }
 
@@ -510,7 +512,8 @@ parse_value(parser *ps, const char *p, mrb_value *out, mrb_int nesting)
 mrb_value
 json_parse(mrb_state *mrb, mrb_value source, const json_parse_options *opts)
 {
-  parser ps = {mrb, RSTRING_PTR(source), RSTRING_PTR(source) + RSTRING_LEN(source), opts};
+  parser ps = {mrb, RSTRING_PTR(source), RSTRING_PTR(source) + RSTRING_LEN(source), opts,
+               json_stack_units};
   const char *err = NULL, *p, *np;
   mrb_value result;
 
