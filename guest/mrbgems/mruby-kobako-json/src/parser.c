@@ -299,9 +299,73 @@ digits(const char *p, const char *pe)
   return p;
 }
 
+static const uint64_t pow10_u64[20] = {
+  1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
+  1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+  100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+  1000000000000000000ULL, 10000000000000000000ULL,
+};
+
+/* The common float exactly, without strtod (wasi-libc's costs microseconds):
+ * up to 19 significant digits w and a decimal exponent q in [-19, 19]. Then
+ * w * 10^q is an exact 128-bit integer, converted with one correct rounding;
+ * and w / 10^-q is a quotient of at least 63 bits whose lowest bit also
+ * records a nonzero remainder, so its one rounding is correct too. 0 when the
+ * number is outside that range (the caller uses strtod). */
+static int
+fast_float(const char *p, const char *end, double *out)
+{
+  mrb_bool neg = *p == '-';
+  uint64_t w = 0;
+  int sig = 0, q = 0;
+
+  p += neg;
+  for (; p < end && *p >= '0' && *p <= '9'; p++) {
+    if (sig >= 19) return 0;
+    w = w * 10 + (uint64_t)(*p - '0');
+    sig += w != 0;
+  }
+  if (p < end && *p == '.') {
+    for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+      if (sig >= 19) return 0;
+      w = w * 10 + (uint64_t)(*p - '0');
+      sig += w != 0;
+      q--;
+    }
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    mrb_bool eneg = FALSE;
+    int e = 0;
+    p++;
+    if (*p == '+' || *p == '-') eneg = *p++ == '-';
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+      if (e > 1000) return 0;
+      e = e * 10 + (*p - '0');
+    }
+    q += eneg ? -e : e;
+  }
+  double d;
+  if (w == 0) d = 0.0;
+  else if (q >= 0 && q <= 19) {
+    d = (double)((unsigned __int128)w * pow10_u64[q]);
+  }
+  else if (q < 0 && q >= -19) {
+    int shift = 127 - (64 - __builtin_clzll(w));
+    unsigned __int128 n = (unsigned __int128)w << shift, den = pow10_u64[-q];
+    unsigned __int128 quot = n / den;
+    if (n - quot * den) quot |= 1;
+    d = ldexp((double)quot, -shift);
+  }
+  else return 0;
+  *out = neg ? -d : d;
+  return 1;
+}
+
 static mrb_value
 make_float(parser *ps, const char *p, mrb_int n)
 {
+  double d;
+  if (fast_float(p, p + n, &d)) return mrb_float_value(ps->mrb, d);
   char small[64];
   char *buf = small;
   if (n >= (mrb_int)sizeof(small)) buf = RSTRING_PTR(mrb_str_new(ps->mrb, p, n));
@@ -311,6 +375,37 @@ make_float(parser *ps, const char *p, mrb_int n)
   }
   return mrb_float_value(ps->mrb, strtod(buf, NULL)); /* overflow gives +-Infinity, as CRuby */
 }
+
+#ifdef MRB_USE_BIGINT
+static uint64_t
+chunk(const char *d, mrb_int n)
+{
+  uint64_t v = 0;
+  for (mrb_int i = 0; i < n; i++) v = v * 10 + (uint64_t)(d[i] - '0');
+  return v;
+}
+
+/* 18 digits at a time: mruby's own string conversion allocates per digit.
+ * (mrb_bint_new_uint64 is avoided: mruby 3.3's mpz_set_uint64 drops the high
+ * 32 bits.) */
+static mrb_value
+make_bigint(parser *ps, const char *d, mrb_int n, mrb_bool neg)
+{
+  mrb_state *mrb = ps->mrb;
+  mrb_int first = n % 18 ? n % 18 : 18;
+  mrb_value acc = mrb_bint_new_int(mrb, (mrb_int)chunk(d, first));
+  mrb_value scale = mrb_bint_new_int(mrb, 1000000000000000000LL);
+  int ai = mrb_gc_arena_save(mrb);
+  for (mrb_int i = first; i < n; i += 18) {
+    acc = mrb_bint_mul(mrb, mrb_as_bint(mrb, acc), scale);
+    acc = mrb_bint_add(mrb, mrb_as_bint(mrb, acc), mrb_int_value(mrb, (mrb_int)chunk(d + i, 18)));
+    mrb_gc_arena_restore(mrb, ai);
+    mrb_gc_protect(mrb, acc);
+  }
+  if (neg) acc = mrb_bint_sub(mrb, mrb_as_bint(mrb, mrb_int_value(mrb, 0)), acc);
+  return acc;
+}
+#endif
 
 static mrb_value
 make_integer(parser *ps, const char *p, mrb_int n)
@@ -326,7 +421,7 @@ make_integer(parser *ps, const char *p, mrb_int n)
   return mrb_int_value(ps->mrb, neg ? (mrb_int)(0 - v) : (mrb_int)v);
 big:
 #ifdef MRB_USE_BIGINT
-  return mrb_bint_new_str(ps->mrb, p + neg, n - neg, neg ? -10 : 10);
+  return make_bigint(ps, p + neg, n - neg, neg);
 #else
   return make_float(ps, p, n);
 #endif
