@@ -59,8 +59,7 @@ def amortized(op: str, *, ops: int, samples: int) -> dict[str, Any]:
     with_ops, without = _script(op, ops), _script(op, 0)
     sandbox.run(with_ops)  # warm up
     per_call = [
-        (_timed_run(sandbox, with_ops) - _timed_run(sandbox, without)) / ops
-        for _ in range(samples)
+        (_timed_run(sandbox, with_ops) - _timed_run(sandbox, without)) / ops for _ in range(samples)
     ]
     return {"n": samples, "ops_per_run": ops, "per_call_s": statistics.median(per_call)}
 
@@ -96,9 +95,7 @@ def measure(*, quick: bool) -> dict[str, Any]:
     ops, samples = (5, 3) if quick else (20, 9)
     return {
         "document_bytes": document_bytes(),
-        "guest": {
-            name: amortized(op, ops=ops, samples=samples) for name, op in OPERATIONS.items()
-        },
+        "guest": {name: amortized(op, ops=ops, samples=samples) for name, op in OPERATIONS.items()},
         "cruby": cruby(ops=ops * 5),
     }
 
