@@ -6,6 +6,7 @@ built from the same source (built on first use under build/native-mruby), and
 memory: guest bytes per run and process RSS growth over many runs, and the cost of a
 Service call next to a bare wasm → Python host call (``benchmarks.services``).
 How soon the timeout, memory limit and fuel stop a hostile run (``benchmarks.limits``).
+JSON.parse / JSON.generate of a ~100 KB document in the guest (``benchmarks.json``).
 The process Pool next to the IPC floor and in-process runs (``benchmarks.pool``).
 What Regexp costs in the guest (``benchmarks.regexp``).
 Figures only: nothing here asserts a timing.
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import COMPUTE_SCRIPTS, ROOT, guest, limits, native, pool, regexp, report, services
+from . import json as json_bench
 from .stats import run_summary
 
 LABELS = {"xor_loop": "XOR loop, 100k iterations", "fib25": "fib(25)"}
@@ -176,6 +178,8 @@ def measure(*, quick: bool, with_native: bool) -> dict[str, Any]:
             results["pool"] = pool.measure(quick=quick, pythonpath=pythonpath)
             _log("Regexp: a literal per run, gsub and scan over 100 KB, the backtracking bound")
             results["regexp"] = regexp.measure(quick=quick)
+            _log("JSON parse and generate, ~100 KB")
+            results["json"] = json_bench.measure(quick=quick)
         finally:
             if saved is None:
                 os.environ.pop(guest.CACHE_ENV, None)

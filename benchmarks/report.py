@@ -11,6 +11,8 @@ SERVICE_CALL_RATIO_TARGET = 2.0
 """Amortized Service call ≤ this × a bare wasm → Python host call (unchecked style)."""
 TIMEOUT_OVERSHOOT_TARGET_S = 0.050
 """A timed-out run may end at most this long after its timeout."""
+JSON_100KB_TARGET_S = 5e-3
+"""JSON.parse / JSON.generate of a ~100 KB document in the guest: "a few ms"."""
 RSS_GROWTH_TOLERANCE_BYTES = 64 * 1024
 """Growth per 1000 runs still counted as ~0 (page-granular noise of the allocators)."""
 
@@ -254,6 +256,37 @@ def render_services(services: dict[str, Any]) -> str:
     return _table(_service_rows(services))
 
 
+def _json_rows(js: dict[str, Any]) -> list[Row]:
+    size = js["document_bytes"]
+    cruby = js["cruby"] or {}
+    labels = {
+        "parse": "JSON.parse",
+        "parse_symbolize_names": "JSON.parse(symbolize_names: true)",
+        "generate": "JSON.generate",
+        "pretty_generate": "JSON.pretty_generate",
+    }
+    rows: list[Row] = []
+    for name, label in labels.items():
+        guest = js["guest"][name]
+        t = guest["per_call_s"]
+        ref = f" (CRuby {fmt_time(cruby[name])})" if name in cruby else ""
+        judged = name in ("parse", "generate")
+        rows.append(
+            (
+                f"{label} of a {fmt_bytes(size['compact'])} document, per call (n={guest['n']})",
+                f"{fmt_time(t)}{ref}",
+                f"≤ {fmt_time(JSON_100KB_TARGET_S)}" if judged else "",
+                _met(t <= JSON_100KB_TARGET_S) if judged else "—",
+            )
+        )
+    return rows
+
+
+def render_json(js: dict[str, Any]) -> str:
+    """A markdown table of the JSON figures alone (``benchmarks.json``)."""
+    return _table(_json_rows(js))
+
+
 POOL_NIL_OVER_FLOOR_TARGET_S = 30e-6
 """Pool run("nil") p50 ≤ IPC floor + in-process fresh run + this."""
 POOL_SERVICE_OVER_FLOOR_TARGET_S = 20e-6
@@ -387,6 +420,8 @@ def render(results: dict[str, Any]) -> str:
         rows += _pool_rows(results["pool"])
     if "regexp" in results:
         rows += _regexp_rows(results["regexp"])
+    if "json" in results:
+        rows += _json_rows(results["json"])
     return _table(rows)
 
 
