@@ -6,15 +6,18 @@ stdin/stdout pipes, which are moved to fresh descriptors at start; fds 0 and 1 t
 point at /dev/null and stderr, so nothing printed in this process (by Python or by
 native code) can corrupt a frame.
 
-A reader thread owns the input pipe. It hands messages to the main thread through
-a queue and acts on Cancel at once by advancing the engine's epoch past the run's
-deadline, which stops the guest wherever it is.
+The main thread reads the input pipe itself whenever it waits for a message (a Run,
+or a Service reply), so a message costs no thread hand-off. Only while the guest
+executes does a watcher thread own the pipe: it reads what arrives, and acts on a
+Cancel at once by advancing the engine's epoch past the run's deadline, which stops
+the guest wherever it is. A lock and a mode switch keep the two readers apart.
 """
 
 from __future__ import annotations
 
+import collections
 import os
-import queue
+import select
 import sys
 import threading
 from typing import BinaryIO
@@ -31,49 +34,111 @@ class _Cancelled(Exception):
 
 class Worker:
     def __init__(self, inbox: BinaryIO, outbox: BinaryIO) -> None:
-        self._inbox = inbox
-        self._outbox = outbox
-        self._messages: queue.SimpleQueue[proto.Message | None] = queue.SimpleQueue()
+        self._inbox = inbox.fileno()
+        self._outbox = outbox.fileno()
+        self._keep = (inbox, outbox)  # own the file objects, so the fds stay open
+        self._reader = proto.FrameReader()
+        self._backlog: collections.deque[proto.Message | None] = collections.deque()
+        self._eof = False
         self._current: proto.Run | None = None
+        # the watcher reads the pipe only while `_guest_running`, and only under the lock
         self._lock = threading.Lock()
+        self._mode = threading.Condition(self._lock)
+        self._guest_running = False
+        self._handovers = 0  # counts mode switches: tells the watcher its poll is stale
         self._runners: dict[bool, GuestRunner] = {False: get_runner()}
 
     def send(self, message: proto.Message) -> None:
-        self._outbox.write(proto.encode(message))
-        self._outbox.flush()
+        data = memoryview(proto.encode(message))
+        while data:
+            data = data[os.write(self._outbox, data) :]
 
     def serve(self) -> None:
-        threading.Thread(target=self._read, name="kobako-worker-reader", daemon=True).start()
+        threading.Thread(target=self._watch, name="kobako-worker-watch", daemon=True).start()
         self.send(proto.Ready(os.getpid()))
-        while True:
-            message = self._messages.get()
-            if message is None:
-                return  # the parent closed the pipe
+        while (message := self._next()) is not None:
             if isinstance(message, proto.Run):
                 self.send(self._run(message))
             # a Reply or Cancel for a run that already ended is stale: drop it
 
-    def _read(self) -> None:
-        reader = proto.FrameReader()
-        try:
-            while data := os.read(self._inbox.fileno(), _READ_BYTES):
-                reader.feed(data)
-                while not isinstance(message := reader.next_message(), proto._NeedData):
-                    if isinstance(message, proto.Cancel):
-                        self._interrupt(message.run_id)
-                    self._messages.put(message)
-        except (OSError, proto.ProtocolError) as exc:
-            print(f"kobako worker: protocol input failed: {exc}", file=sys.stderr)
-        self._messages.put(None)
-        with self._lock:
-            run = self._current
-        if run is not None:
-            self._interrupt(run.run_id)  # the parent is gone: stop the guest
+    def _next_raw(self) -> proto.Message | None:
+        while True:
+            if self._backlog:
+                return self._backlog.popleft()
+            message = self._reader.next_message()
+            if not isinstance(message, proto._NeedData):
+                return message
+            if self._eof:
+                return None
+            data = os.read(self._inbox, _READ_BYTES)
+            if not data:
+                return None
+            self._reader.feed(data)
 
-    def _interrupt(self, run_id: int) -> None:
+    def _next(self) -> proto.Message | None:
+        """The next message, read on this thread; None at EOF or on a broken stream."""
+        try:
+            return self._next_raw()
+        except proto.ProtocolError as exc:
+            print(f"kobako worker: protocol input failed: {exc}", file=sys.stderr)
+            self._eof = True
+            self._backlog.clear()
+            return None
+
+    def _guest(self, running: bool) -> None:
+        """Hand the pipe to the watcher (the guest runs) or take it back."""
         with self._lock:
-            run = self._current
-        if run is None or run.run_id != run_id:
+            self._guest_running = running
+            self._handovers += 1
+            if running:
+                self._mode.notify()
+
+    def _watch(self) -> None:
+        poller = select.poll()
+        poller.register(self._inbox, select.POLLIN)
+        while True:
+            with self._lock:
+                while not self._guest_running:
+                    self._mode.wait()
+                handovers = self._handovers
+            poller.poll()  # the GIL is released while it blocks
+            with self._lock:
+                if not self._guest_running or self._handovers != handovers:
+                    # the main thread had the pipe meanwhile: what the poll saw may be
+                    # gone, and a read could block; poll again in the current mode
+                    continue
+                if not self._read_during_guest():
+                    return
+
+    def _read_during_guest(self) -> bool:
+        """Read what arrived while the guest runs (the lock held); act on a Cancel.
+        Returns False once the stream has ended."""
+        try:
+            data = os.read(self._inbox, _READ_BYTES)
+        except OSError:
+            data = b""
+        if not data:
+            self._eof = True
+            self._interrupt(None)  # the parent is gone: stop the guest
+            return False
+        self._reader.feed(data)
+        try:
+            while not isinstance(message := self._reader.next_message(), proto._NeedData):
+                if isinstance(message, proto.Cancel):
+                    self._interrupt(message.run_id)
+                self._backlog.append(message)
+        except proto.ProtocolError as exc:
+            print(f"kobako worker: protocol input failed: {exc}", file=sys.stderr)
+            self._eof = True
+            self._backlog.append(None)
+            self._interrupt(None)
+            return False
+        return True
+
+    def _interrupt(self, run_id: int | None) -> None:
+        """Stop the current run (if it is ``run_id``, or any run for None)."""
+        run = self._current
+        if run is None or (run_id is not None and run.run_id != run_id):
             return
         if run.timeout is None:
             return  # no finite deadline to push past: the parent kills us after its grace
@@ -90,17 +155,21 @@ class Worker:
         def dispatch(payload: bytes) -> bytes:
             nonlocal calls
             calls += 1
-            self.send(proto.Call(run.run_id, calls, payload))
-            while True:
-                message = self._messages.get()
-                cancelled = isinstance(message, proto.Cancel) and message.run_id == run.run_id
-                if message is None or cancelled:
-                    raise _Cancelled
-                if isinstance(message, proto.Reply) and message.run_id == run.run_id:
-                    return message.payload
+            self._guest(False)
+            try:
+                self.send(proto.Call(run.run_id, calls, payload))
+                while True:
+                    message = self._next()
+                    cancelled = isinstance(message, proto.Cancel) and message.run_id == run.run_id
+                    if message is None or cancelled:
+                        raise _Cancelled
+                    if isinstance(message, proto.Reply) and message.run_id == run.run_id:
+                        return message.payload
+            finally:
+                self._guest(True)
 
-        with self._lock:
-            self._current = run
+        self._current = run
+        self._guest(True)
         try:
             raw = self._runners[metered].run(
                 run.request,
@@ -114,19 +183,22 @@ class Worker:
             code = exc.code.value if exc.code is not None else None
             return proto.Done(run.run_id, None, exc.memory_bytes, code, str(exc))
         finally:
-            with self._lock:
-                self._current = None
+            self._guest(False)
+            self._current = None
         return proto.Done(run.run_id, raw.payload, raw.memory_bytes, None, "")
 
 
 def main() -> None:
     inbox = os.fdopen(os.dup(0), "rb", buffering=0)
-    outbox = os.fdopen(os.dup(1), "wb")
+    outbox = os.fdopen(os.dup(1), "wb", buffering=0)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    Worker(inbox, outbox).serve()
+    try:
+        Worker(inbox, outbox).serve()
+    except BrokenPipeError:
+        pass  # the parent is gone
 
 
 if __name__ == "__main__":
