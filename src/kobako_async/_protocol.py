@@ -99,23 +99,23 @@ Message = Ready | Run | Call | Reply | Cancel | Done
 _TYPES: dict[int, type[Any]] = {0: Ready, 1: Run, 2: Call, 3: Reply, 4: Cancel, 5: Done}
 # (tag, fields-as-a-tuple getter) per type: encode is on every run's hot path, and
 # attrgetter is several times cheaper than dataclasses.astuple
+_TAGS_OF = {cls: tag for tag, cls in _TYPES.items()}
 _ENCODERS: dict[type[Any], tuple[int, Any]] = {
     cls: (tag, operator.attrgetter(*(f.name for f in fields(cls)))) for tag, cls in _TYPES.items()
 }
-_FIELD_TYPES: dict[type[Any], tuple[tuple[type, ...], ...]] = {
-    Ready: ((int,),),
-    Run: (
-        (int,),
-        (bytes,),
-        (float, int, type(None)),
-        (int, type(None)),
-        (int, type(None)),
-        (int, type(None)),
-    ),
-    Call: ((int,), (int,), (bytes,)),
-    Reply: ((int,), (int,), (bytes,)),
-    Cancel: ((int,),),
-    Done: ((int,), (bytes, type(None)), (int,), (int, type(None)), (str,)),
+_NONE = type(None)
+# the exact types each field may have (msgpack yields exact types, so a bool is never
+# taken for an int), per tag
+_DECODERS: dict[int, tuple[type[Any], tuple[frozenset[type], ...]]] = {
+    _TAGS_OF[cls]: (cls, tuple(frozenset(allowed) for allowed in spec))
+    for cls, spec in (
+        (Ready, ((int,),)),
+        (Run, ((int,), (bytes,), (float, int, _NONE), (int, _NONE), (int, _NONE), (int, _NONE))),
+        (Call, ((int,), (int,), (bytes,))),
+        (Reply, ((int,), (int,), (bytes,))),
+        (Cancel, ((int,),)),
+        (Done, ((int,), (bytes, _NONE), (int,), (int, _NONE), (str,))),
+    )
 }
 
 
@@ -164,20 +164,20 @@ class FrameReader:
 def decode_body(body: bytes) -> Message:
     """Decode one frame body. Raises ProtocolError."""
     try:
-        items = msgpack.unpackb(body, raw=False, use_list=True)
+        items = msgpack.unpackb(body, raw=False, use_list=False)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise ProtocolError(f"frame is not msgpack: {exc}") from exc
-    if not isinstance(items, list) or not items or not isinstance(items[0], int):
+    if type(items) is not tuple or not items or type(items[0]) is not int:
         raise ProtocolError("frame is not a tagged message")
-    cls = _TYPES.get(items[0])
-    if cls is None:
+    decoder = _DECODERS.get(items[0])
+    if decoder is None:
         raise ProtocolError(f"unknown message type {items[0]!r}")
+    cls, expected = decoder
     fields = items[1:]
-    expected = _FIELD_TYPES[cls]
     if len(fields) != len(expected):
         raise ProtocolError(f"{cls.__name__} has {len(fields)} fields, expected {len(expected)}")
     for value, allowed in zip(fields, expected, strict=True):
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        if type(value) not in allowed:
             raise ProtocolError(f"{cls.__name__} field has type {type(value).__name__}")
     message: Message = cls(*fields)
     return message

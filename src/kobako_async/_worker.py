@@ -8,9 +8,12 @@ native code) can corrupt a frame.
 
 The main thread reads the input pipe itself whenever it waits for a message (a Run,
 or a Service reply), so a message costs no thread hand-off. Only while the guest
-executes does a watcher thread own the pipe: it reads what arrives, and acts on a
-Cancel at once by advancing the engine's epoch past the run's deadline, which stops
-the guest wherever it is. A lock and a mode switch keep the two readers apart.
+executes may a watcher thread read the pipe: it acts on a Cancel by advancing the
+engine's epoch past the run's deadline, which stops the guest wherever it is. A lock
+and a mode switch keep the two readers apart. The watcher checks for a running guest
+every WATCH_TICK_S rather than being woken for each run (a thread wake-up per run
+cost more than the rest of the worker's overhead); it sleeps on a condition once the
+worker has been idle for WATCH_LINGER_S.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import os
 import select
 import sys
 import threading
+import time
 from typing import BinaryIO
 
 from . import _protocol as proto
 from ._guest import EPOCH_TICK_S, GuestRunner, GuestTrap, get_runner
 
 _READ_BYTES = 1 << 16
+WATCH_TICK_S = 0.005
+WATCH_LINGER_S = 1.0
 
 
 class _Cancelled(Exception):
@@ -46,6 +52,8 @@ class Worker:
         self._mode = threading.Condition(self._lock)
         self._guest_running = False
         self._handovers = 0  # counts mode switches: tells the watcher its poll is stale
+        self._last_guest = 0.0  # time.monotonic() when a guest last ran
+        self._watcher_asleep = False
         self._runners: dict[bool, GuestRunner] = {False: get_runner()}
 
     def send(self, message: proto.Message) -> None:
@@ -90,25 +98,38 @@ class Worker:
         with self._lock:
             self._guest_running = running
             self._handovers += 1
-            if running:
+            if running and self._watcher_asleep:
                 self._mode.notify()
+            elif not running:
+                self._last_guest = time.monotonic()
 
     def _watch(self) -> None:
         poller = select.poll()
         poller.register(self._inbox, select.POLLIN)
         while True:
             with self._lock:
-                while not self._guest_running:
+                while (
+                    not self._guest_running and time.monotonic() - self._last_guest > WATCH_LINGER_S
+                ):
+                    self._watcher_asleep = True
                     self._mode.wait()
-                handovers = self._handovers
-            poller.poll()  # the GIL is released while it blocks
+                self._watcher_asleep = False
+                running, handovers = self._guest_running, self._handovers
+            if not running:
+                time.sleep(WATCH_TICK_S)
+                continue
+            poller.poll()  # until something arrives; the GIL is released meanwhile
             with self._lock:
                 if not self._guest_running or self._handovers != handovers:
                     # the main thread had the pipe meanwhile: what the poll saw may be
-                    # gone, and a read could block; poll again in the current mode
-                    continue
-                if not self._read_during_guest():
-                    return
+                    # gone (a read could block), or is the main thread's to read
+                    stale = True
+                else:
+                    stale = False
+                    if not self._read_during_guest():
+                        return
+            if stale:
+                time.sleep(WATCH_TICK_S)  # at most one spurious wake-up per tick
 
     def _read_during_guest(self) -> bool:
         """Read what arrived while the guest runs (the lock held); act on a Cancel.
