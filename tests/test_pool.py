@@ -661,13 +661,7 @@ async def test_sigkill_fails_only_that_run_and_replaces_the_worker(
             gate.open()
     crashed = outcome["spinning"]
     assert isinstance(crashed, WorkerCrashedError) and isinstance(crashed, TrapError)
-    if backend_kind(anyio_backend) == "asyncio":
-        # a race (a bug) on stock asyncio: _Worker.kill calls process.kill() on the dead
-        # worker, whose Popen.send_signal polls and so reaps it before asyncio's child
-        # watcher thread can; the watcher then logs "Unknown child process" and says 255
-        assert crashed.exit_status in (-signal.SIGKILL, 255)
-    else:
-        assert crashed.exit_status == -signal.SIGKILL
+    assert crashed.exit_status == -signal.SIGKILL
     assert str(victim) in str(crashed) and crashed.execution.value is None
     assert outcome["waiting"] == "fine"
     assert victim not in pool.worker_pids()

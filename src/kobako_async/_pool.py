@@ -7,8 +7,10 @@ sits on that path. The worker enforces the timeout (epoch interruption); a watch
 task kills a worker that overruns it by a grace period. A run whose caller is
 cancelled is handed to a background task that stops the guest (Cancel) and returns
 the worker. A worker that dies fails only the run it had taken; one that died
-before taking its run (its Run frame still unread in the pipe) is replaced and the
-run goes to another worker.
+before starting its run is replaced and the run goes to another worker. "Started"
+is read from a word of memory the worker shares with the parent and sets to the run
+id before it runs anything: the pipe cannot tell, since a worker being killed may
+still take the frame out of it on its way down.
 """
 
 from __future__ import annotations
@@ -16,12 +18,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import enum
-import fcntl
 import itertools
+import mmap
 import os
-import struct
 import sys
-import termios
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -124,7 +125,9 @@ class _Worker:
     may only ``terminate`` the process, which that task then sees as EOF.
     """
 
-    def __init__(self, process: Process, to_worker: int, from_worker: int) -> None:
+    def __init__(
+        self, process: Process, to_worker: int, from_worker: int, started: mmap.mmap
+    ) -> None:
         self.process = process
         self.pid = process.pid
         self.runs = 0
@@ -132,6 +135,7 @@ class _Worker:
         self._out = to_worker
         self._in = from_worker
         self._reader = proto.FrameReader()
+        self._started = started  # the id of the last run the worker started
         self._open = True
 
     @classmethod
@@ -140,23 +144,26 @@ class _Worker:
         ProtocolError, TimeoutError."""
         child_in, to_worker = os.pipe()
         from_worker, child_out = os.pipe()
+        started_fd = _shared_word()
         try:
+            started = mmap.mmap(started_fd, proto.STARTED_BYTES)
             process = await anyio.open_process(
-                [sys.executable, "-m", "kobako_async._worker"],
+                [sys.executable, "-m", "kobako_async._worker", str(started_fd)],
                 stdin=child_in,
                 stdout=child_out,
                 stderr=None,
+                pass_fds=(started_fd,),
             )
         except BaseException:
             os.close(to_worker)
             os.close(from_worker)
             raise
         finally:
-            os.close(child_in)
-            os.close(child_out)
+            for fd in (child_in, child_out, started_fd):
+                os.close(fd)
         os.set_blocking(to_worker, False)
         os.set_blocking(from_worker, False)
-        worker = cls(process, to_worker, from_worker)
+        worker = cls(process, to_worker, from_worker, started)
         try:
             with anyio.fail_after(STARTUP_TIMEOUT_S):
                 ready = await worker.receive()
@@ -204,14 +211,9 @@ class _Worker:
             self._reader.feed(data)
         return message
 
-    def unread(self) -> bool:
-        """Whether bytes written to the worker still sit unread in its pipe: it never
-        took (all of) the last frame sent. False when that cannot be told."""
-        try:
-            count = fcntl.ioctl(self._out, termios.FIONREAD, b"\0\0\0\0")
-        except OSError:
-            return False
-        return bool(struct.unpack("i", count)[0] > 0)
+    def started(self, run_id: int) -> bool:
+        """Whether the worker started run ``run_id`` (it may be dead by now)."""
+        return proto.read_started(self._started) == run_id
 
     def terminate(self) -> None:
         """SIGKILL the process now; the holder of the worker sees EOF."""
@@ -252,6 +254,19 @@ class _Worker:
             for fd in (self._out, self._in):
                 if fd >= 0:
                     os.close(fd)
+            self._started.close()
+
+
+def _shared_word() -> int:
+    """A file descriptor of STARTED_BYTES of memory to share with a worker."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("kobako-worker-started")
+    else:  # pragma: no cover - not Linux
+        handle = tempfile.TemporaryFile()
+        fd = os.dup(handle.fileno())
+        handle.close()
+    os.ftruncate(fd, proto.STARTED_BYTES)
+    return fd
 
 
 class Pool:
@@ -575,17 +590,15 @@ class Pool:
         run.worker, run.sent = worker, False
         self._runs.add(run)
         started = time.perf_counter()
-        heard = False
         try:
             await worker.send(run.frame)
             run.sent = True
             done = await worker.receive()
-            heard = True
             if not (isinstance(done, proto.Done) and done.run_id == run.run_id):
                 done = await self._serve_calls(worker, run, done)
         except (_WorkerGone, _Aborted, proto.ProtocolError) as exc:
             self._runs.discard(run)
-            await self._lost(worker, run, exc, heard, retry, started)
+            await self._lost(worker, run, exc, retry, started)
             return None
         except BaseException:
             # the caller was cancelled: a background task stops the guest
@@ -629,15 +642,13 @@ class Pool:
         worker: _Worker,
         run: _Run,
         exc: Exception,
-        heard: bool,
         retry: bool,
         started: float,
     ) -> None:
         """The worker died, broke the protocol, or was stopped by the Pool under ``run``:
         replace it, and return None to retry the run or raise its error."""
         broke = isinstance(exc, proto.ProtocolError)
-        unstarted = not broke and not heard and (not run.sent or worker.unread())
-        if run.aborted is None and unstarted and retry:
+        if run.aborted is None and not broke and retry and not worker.started(run.run_id):
             # it died before it took the run: nothing ran, so another worker may
             self._counts["crashed"] += 1
             self._retire(worker, kill=False)

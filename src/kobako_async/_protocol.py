@@ -26,6 +26,20 @@ import msgpack
 MAX_FRAME_BYTES = 64 << 20
 _HEADER = struct.Struct(">I")
 
+# Besides the pipes, a worker shares one word of memory with the parent: the id of
+# the last run it started, so the parent can tell whether a dead worker began a run.
+STARTED_BYTES = 8
+_STARTED = struct.Struct("<q")
+
+
+def write_started(memory: Any, run_id: int) -> None:
+    _STARTED.pack_into(memory, 0, run_id)
+
+
+def read_started(memory: Any) -> int:
+    (run_id,) = _STARTED.unpack_from(memory, 0)
+    return int(run_id)
+
 
 class ProtocolError(Exception):
     """The peer sent bytes that are not a valid message."""

@@ -19,6 +19,7 @@ worker has been idle for WATCH_LINGER_S.
 from __future__ import annotations
 
 import collections
+import mmap
 import os
 import select
 import sys
@@ -39,7 +40,7 @@ class _Cancelled(Exception):
 
 
 class Worker:
-    def __init__(self, inbox: BinaryIO, outbox: BinaryIO) -> None:
+    def __init__(self, inbox: BinaryIO, outbox: BinaryIO, started: mmap.mmap | None = None) -> None:
         self._inbox = inbox.fileno()
         self._outbox = outbox.fileno()
         self._keep = (inbox, outbox)  # own the file objects, so the fds stay open
@@ -55,6 +56,7 @@ class Worker:
         self._last_guest = 0.0  # time.monotonic() when a guest last ran
         self._watcher_asleep = False
         self._runners: dict[bool, GuestRunner] = {False: get_runner()}
+        self._started = started  # shared with the parent: the last run id started
 
     def send(self, message: proto.Message) -> None:
         data = memoryview(proto.encode(message))
@@ -168,6 +170,8 @@ class Worker:
             runner.engine.increment_epoch()
 
     def _run(self, run: proto.Run) -> proto.Done:
+        if self._started is not None:
+            proto.write_started(self._started, run.run_id)  # before anything can be seen
         metered = run.fuel is not None
         if metered not in self._runners:
             self._runners[metered] = get_runner(metered=True)
@@ -216,8 +220,11 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    started = None
+    if len(sys.argv) > 1:  # the fd of the memory shared with the parent
+        started = mmap.mmap(int(sys.argv[1]), proto.STARTED_BYTES)
     try:
-        Worker(inbox, outbox).serve()
+        Worker(inbox, outbox, started).serve()
     except BrokenPipeError:
         pass  # the parent is gone
 
