@@ -331,6 +331,7 @@ class Pool:
         self._starting = 0
         self._background = 0  # cleanup and replacement tasks under way
         self._changed: anyio.Event | None = None  # set on progress, while closing
+        self._cancelling = False  # aclose(cancel=True) was called
         self._closed: anyio.Event | None = None
         self._watchdog_wake: anyio.Event | None = None  # set when the watchdog sleeps
         self._run_ids = itertools.count(1)
@@ -396,6 +397,7 @@ class Pool:
             await self._stop_all()
 
     def _cancel_all(self) -> None:
+        self._cancelling = True
         error = PoolClosedError("the Pool was closed with the run in flight")
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -730,6 +732,8 @@ class Pool:
 
     async def _checkout(self) -> _Worker:
         """An idle worker for the caller's run, waiting in FIFO order if there is none."""
+        if self._cancelling:  # a run retried after aclose(cancel=True)
+            raise PoolClosedError("the Pool was closed with the run in flight")
         if self._idle and not self._waiters:
             worker = self._idle.pop()
             self._busy.add(worker)
