@@ -157,16 +157,21 @@ class FrameReader:
 
     def next_message(self) -> Message | _NeedData:
         """The next whole message, or NEED_DATA. Raises ProtocolError."""
-        if len(self._buffer) < _HEADER.size:
+        buffer = self._buffer
+        if len(buffer) < _HEADER.size:
             return NEED_DATA
-        (size,) = _HEADER.unpack_from(self._buffer)
+        (size,) = _HEADER.unpack_from(buffer)
         if size > self._max:
             raise ProtocolError(f"frame of {size} bytes exceeds the {self._max}-byte cap")
         end = _HEADER.size + size
-        if len(self._buffer) < end:
+        if len(buffer) < end:
             return NEED_DATA
-        body = bytes(self._buffer[_HEADER.size : end])
-        del self._buffer[:end]
+        if len(buffer) == end:  # the usual case: exactly one frame was buffered
+            body = bytes(buffer)[_HEADER.size :]
+            buffer.clear()
+        else:
+            body = bytes(buffer[_HEADER.size : end])
+            del buffer[:end]
         return decode_body(body)
 
     @property
