@@ -32,6 +32,7 @@ from ._guest import EPOCH_TICK_S, GuestRunner, GuestTrap, get_runner
 
 _READ_BYTES = 1 << 16
 WATCH_TICK_S = 0.005
+WATCH_TICK_MS = 5
 WATCH_LINGER_S = 1.0
 
 
@@ -48,6 +49,7 @@ class Worker:
         self._backlog: collections.deque[proto.Message | None] = collections.deque()
         self._eof = False
         self._current: proto.Run | None = None
+        self._cancel: int | None = None  # the current run's id, once it is cancelled
         # the watcher reads the pipe only while `_guest_running`, and only under the lock
         self._lock = threading.Lock()
         self._mode = threading.Condition(self._lock)
@@ -71,11 +73,16 @@ class Worker:
                 self.send(self._run(message))
             # a Reply or Cancel for a run that already ended is stale: drop it
 
-    def _next_raw(self) -> proto.Message | None:
+    def _next(self) -> proto.Message | None:
+        """The next message, read on this thread; None at EOF or on a broken stream."""
         while True:
             if self._backlog:
                 return self._backlog.popleft()
-            message = self._reader.next_message()
+            try:
+                message = self._reader.next_message()
+            except proto.ProtocolError as exc:
+                self._broken(exc)
+                return None
             if not isinstance(message, proto._NeedData):
                 return message
             if self._eof:
@@ -85,19 +92,44 @@ class Worker:
                 return None
             self._reader.feed(data)
 
-    def _next(self) -> proto.Message | None:
-        """The next message, read on this thread; None at EOF or on a broken stream."""
+    def _parse(self) -> None:
+        """Move the whole messages buffered so far to the backlog, acting on a Cancel.
+        Called by the thread that may read the pipe now."""
         try:
-            return self._next_raw()
+            while not isinstance(message := self._reader.next_message(), proto._NeedData):
+                self._backlog.append(message)
+                if isinstance(message, proto.Cancel):
+                    self._cancelled(message.run_id)
         except proto.ProtocolError as exc:
-            print(f"kobako worker: protocol input failed: {exc}", file=sys.stderr)
-            self._eof = True
-            self._backlog.clear()
-            return None
+            self._broken(exc)
+
+    def _broken(self, exc: proto.ProtocolError) -> None:
+        print(f"kobako worker: protocol input failed: {exc}", file=sys.stderr)
+        self._eof = True
+        self._backlog.append(None)
+        if self._current is not None:
+            self._cancelled(self._current.run_id)  # nobody is left to take the outcome
+
+    def _cancelled(self, run_id: int) -> None:
+        if self._current is not None and self._current.run_id == run_id:
+            self._cancel = run_id
+            self._interrupt()
+
+    def _interrupt(self) -> None:
+        """Advance the epoch past the current run's deadline: the guest traps."""
+        run = self._current
+        if run is None or run.timeout is None:
+            return  # no finite deadline to push past: the parent kills us after its grace
+        runner = self._runners[run.fuel is not None]
+        for _ in range(round(run.timeout / EPOCH_TICK_S) + 2):
+            runner.engine.increment_epoch()
 
     def _guest(self, running: bool) -> None:
         """Hand the pipe to the watcher (the guest runs) or take it back."""
         with self._lock:
+            if running:
+                # a Cancel may have come in the same read as the Run or a Reply
+                self._parse()
             self._guest_running = running
             self._handovers += 1
             if running and self._watcher_asleep:
@@ -117,10 +149,17 @@ class Worker:
                     self._mode.wait()
                 self._watcher_asleep = False
                 running, handovers = self._guest_running, self._handovers
+                cancelling = running and self._cancel is not None
+                if cancelling:
+                    # again: the run's deadline may have been set after the last push
+                    self._interrupt()
             if not running:
                 time.sleep(WATCH_TICK_S)
                 continue
-            poller.poll()  # until something arrives; the GIL is released meanwhile
+            # until something arrives (the GIL is released meanwhile), or a tick if the
+            # run is being cancelled
+            if not poller.poll(WATCH_TICK_MS if cancelling else None):
+                continue
             with self._lock:
                 if not self._guest_running or self._handovers != handovers:
                     # the main thread had the pipe meanwhile: what the poll saw may be
@@ -142,32 +181,12 @@ class Worker:
             data = b""
         if not data:
             self._eof = True
-            self._interrupt(None)  # the parent is gone: stop the guest
+            if self._current is not None:
+                self._cancelled(self._current.run_id)  # the parent is gone: stop the guest
             return False
         self._reader.feed(data)
-        try:
-            while not isinstance(message := self._reader.next_message(), proto._NeedData):
-                if isinstance(message, proto.Cancel):
-                    self._interrupt(message.run_id)
-                self._backlog.append(message)
-        except proto.ProtocolError as exc:
-            print(f"kobako worker: protocol input failed: {exc}", file=sys.stderr)
-            self._eof = True
-            self._backlog.append(None)
-            self._interrupt(None)
-            return False
-        return True
-
-    def _interrupt(self, run_id: int | None) -> None:
-        """Stop the current run (if it is ``run_id``, or any run for None)."""
-        run = self._current
-        if run is None or (run_id is not None and run.run_id != run_id):
-            return
-        if run.timeout is None:
-            return  # no finite deadline to push past: the parent kills us after its grace
-        runner = self._runners[run.fuel is not None]
-        for _ in range(round(run.timeout / EPOCH_TICK_S) + 2):
-            runner.engine.increment_epoch()
+        self._parse()
+        return not self._eof
 
     def _run(self, run: proto.Run) -> proto.Done:
         if self._started is not None:
@@ -193,9 +212,11 @@ class Worker:
             finally:
                 self._guest(True)
 
-        self._current = run
+        self._current, self._cancel = run, None
         self._guest(True)
         try:
+            if self._cancel is not None:
+                return proto.Done(run.run_id, None, 0, None, "cancelled before it started")
             raw = self._runners[metered].run(
                 run.request,
                 run.timeout,
@@ -209,7 +230,7 @@ class Worker:
             return proto.Done(run.run_id, None, exc.memory_bytes, code, str(exc))
         finally:
             self._guest(False)
-            self._current = None
+            self._current = self._cancel = None
         return proto.Done(run.run_id, raw.payload, raw.memory_bytes, None, "")
 
 
