@@ -212,12 +212,14 @@ async def pool_nil(*, warmup: int, runs: int) -> dict[str, Any]:
 async def cpu_scaling(*, runs: int, rounds: int = 3) -> dict[str, Any]:
     """Throughput of fib(20) with 1 and with 2 workers, each kept busy (4 runs in flight
     per worker), in ``rounds`` alternating rounds of ``runs // rounds`` runs; the
-    median round of each."""
+    median round of each. Also the cores the workers got (their CPU time over the wall
+    time): below the worker count, other processes held the rest."""
     from kobako_async import Pool
 
     out: dict[str, Any] = {"script": FIB_20, "rounds": rounds, "loadavg_before": os.getloadavg()}
     per_round = max(1, runs // rounds)
     rates: dict[int, list[float]] = {1: [], 2: []}
+    cores: dict[int, list[float]] = {1: [], 2: []}
     async with Pool(workers=1, timeout=None) as one, Pool(workers=2, timeout=None) as two:
         pools = {1: one, 2: two}
         for workers, pool in pools.items():  # warm up
@@ -226,13 +228,18 @@ async def cpu_scaling(*, runs: int, rounds: int = 3) -> dict[str, Any]:
         for _ in range(rounds):
             for workers, pool in pools.items():
                 fib = partial(pool.run, FIB_20)
+                pids = pool.worker_pids()
+                cpu_before = [_cpu_s(pid) or 0.0 for pid in pids]
                 result = await _throughput(fib, total=per_round, concurrency=4 * workers)
+                cpu = sum((_cpu_s(pid) or 0.0) - b for pid, b in zip(pids, cpu_before, strict=True))
                 rates[workers].append(result["runs_per_s"])
+                cores[workers].append(cpu / result["elapsed_s"])
     for workers in (1, 2):
         out[f"workers_{workers}"] = {
             "runs": per_round * rounds,
             "runs_per_s": statistics.median(rates[workers]),
             "rounds_runs_per_s": rates[workers],
+            "cores_used": statistics.median(cores[workers]),
         }
     out["speedup"] = out["workers_2"]["runs_per_s"] / out["workers_1"]["runs_per_s"]
     out["loadavg_after"] = os.getloadavg()

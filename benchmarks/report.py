@@ -334,6 +334,19 @@ def _pool_rows(pool: dict[str, Any]) -> list[Row]:
                 f"2 workers ≥ {POOL_SCALING_TARGET:g}× one",
                 _met(cpu["speedup"] >= POOL_SCALING_TARGET),
             ),
+            *(
+                [
+                    (
+                        f"Pool [{loop}]:   cores the fib(20) workers got (their CPU time /"
+                        " wall time), 1 / 2 workers",
+                        f"{w1['cores_used']:.2f} / {w2['cores_used']:.2f}",
+                        "",
+                        "—",
+                    )
+                ]
+                if "cores_used" in w1
+                else []
+            ),
             (
                 f'Pool [{loop}]: run("nil") at concurrency {p["concurrency"]}:'
                 f" {burst['workers']} workers / {burst['threads']} threads in-process",
