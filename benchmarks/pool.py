@@ -2,8 +2,10 @@
 
 - IPC floor: a round trip of one framed msgpack message (a ``Run`` of ``nil``, encoded
   and decoded with ``kobako_async._protocol``) to a tiny child Python process that
-  echoes length-prefixed frames over its stdin/stdout pipes, driven with
-  ``anyio.open_process``; the least any worker round trip can cost;
+  echoes length-prefixed frames over its stdin/stdout pipes, the parent doing its IO
+  as the Pool does (non-blocking pipes and ``anyio.wait_readable``); the least any
+  worker round trip can cost. For reference, the same through anyio's process
+  streams;
 - in-process: a fresh ``Sandbox().run("nil")``, no event loop (p50);
 - a busy floor: the same echo, but the child spins for the in-process p50 before it
   answers. That is the least a worker as fast as in-process could cost, including
@@ -140,9 +142,13 @@ async def _throughput(
     }
 
 
-async def ipc_floor(*, warmup: int, runs: int, spin_s: float = 0.0) -> dict[str, Any]:
+async def ipc_floor(
+    *, warmup: int, runs: int, spin_s: float = 0.0, streams: bool = False
+) -> dict[str, Any]:
     """p50/p99 of one framed message to an echoing child process and back; the child
-    spins for ``spin_s`` before it answers."""
+    spins for ``spin_s`` before it answers. The parent does its IO as the Pool does
+    (non-blocking pipes, ``anyio.wait_readable``), or with ``streams`` through anyio's
+    process streams."""
     from kobako_async import _protocol as proto
     from kobako_async._limits import Limits
     from kobako_async._sandbox import build_request
@@ -150,21 +156,52 @@ async def ipc_floor(*, warmup: int, runs: int, spin_s: float = 0.0) -> dict[str,
 
     limits = Limits()
     request = build_request("nil", limits, Dispatcher({}, limits), None)
-    process = await anyio.open_process(
-        [sys.executable, "-c", _ECHO_CHILD, str(spin_s)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert process.stdin is not None and process.stdout is not None
-    stdin, stdout = process.stdin, process.stdout
+    command = [sys.executable, "-c", _ECHO_CHILD, str(spin_s)]
     reader = proto.FrameReader()
     run_ids = iter(range(1, 1 << 62))
+    if streams:
+        process = await anyio.open_process(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert process.stdin is not None and process.stdout is not None
+        stdin, stdout = process.stdin, process.stdout
+
+        async def send(data: bytes) -> None:
+            await stdin.send(data)
+
+        async def receive() -> bytes:
+            return await stdout.receive(1 << 16)
+
+        async def close() -> None:
+            await stdin.aclose()
+
+    else:
+        child_in, to_child = os.pipe()
+        from_child, child_out = os.pipe()
+        try:
+            process = await anyio.open_process(command, stdin=child_in, stdout=child_out)
+        finally:
+            os.close(child_in)
+            os.close(child_out)
+        os.set_blocking(to_child, False)
+        os.set_blocking(from_child, False)
+
+        async def send(data: bytes) -> None:
+            os.write(to_child, data)  # a small frame: the pipe has room
+
+        async def receive() -> bytes:
+            while True:
+                try:
+                    return os.read(from_child, 1 << 16)
+                except BlockingIOError:
+                    await anyio.wait_readable(from_child)
+
+        async def close() -> None:
+            os.close(to_child)
 
     async def round_trip() -> None:
         run = proto.Run(next(run_ids), request, 5.0, 64 << 20, None, 0)
-        await stdin.send(proto.encode(run))
+        await send(proto.encode(run))
         while isinstance(message := reader.next_message(), proto._NeedData):
-            reader.feed(await stdout.receive(1 << 16))
+            reader.feed(await receive())
         assert message == run
 
     try:
@@ -174,12 +211,14 @@ async def ipc_floor(*, warmup: int, runs: int, spin_s: float = 0.0) -> dict[str,
         times = await _timed(round_trip, warmup=0, runs=runs)
         parent = (time.process_time() - parent) / runs
     finally:
-        await stdin.aclose()
+        await close()
         with anyio.move_on_after(2):
             await process.wait()
         if process.returncode is None:
             process.kill()
         await process.aclose()
+        if not streams:
+            os.close(from_child)
     size = len(proto.encode(proto.Run(1, request, 5.0, 64 << 20, None, 0)))
     return {"message_bytes": size, "parent_cpu_per_trip_s": parent} | latency_summary(times)
 
@@ -312,6 +351,10 @@ def in_process_nil(*, warmup: int, runs: int) -> dict[str, Any]:
 async def _one_loop(quick: bool, in_process_p50: float) -> dict[str, Any]:
     _log("IPC floor")
     floor = await ipc_floor(warmup=100 if quick else 300, runs=500 if quick else 3000)
+    _log("IPC through anyio's process streams")
+    streams = await ipc_floor(
+        warmup=100 if quick else 300, runs=500 if quick else 3000, streams=True
+    )
     _log("busy floor")
     busy = await ipc_floor(
         warmup=100 if quick else 300, runs=500 if quick else 3000, spin_s=in_process_p50
@@ -327,6 +370,7 @@ async def _one_loop(quick: bool, in_process_p50: float) -> dict[str, Any]:
     return {
         "ipc_floor": floor,
         "busy_floor": busy,
+        "streams_floor": streams,
         "pool_nil": nil,
         "nil_p50_target_s": floor["p50_s"] + in_process_p50 + 30e-6,
         "cpu_scaling": cpu,

@@ -293,11 +293,24 @@ def _pool_rows(pool: dict[str, Any]) -> list[Row]:
         rss = [b for b in burst["worker_rss_bytes"] if b is not None]
         rows += [
             (
-                f"Pool [{loop}]: IPC floor, framed msgpack echo via a child: p50 / p99"
+                f"Pool [{loop}]: IPC floor, framed msgpack echo via a child, raw pipes: p50 / p99"
                 f" (n={floor['n']})",
                 f"{fmt_time(floor['p50_s'])} / {fmt_time(floor['p99_s'])}",
                 "",
                 "—",
+            ),
+            *(
+                [
+                    (
+                        f"Pool [{loop}]:   the same through anyio's process streams: p50 / p99",
+                        f"{fmt_time(r['streams_floor']['p50_s'])}"
+                        f" / {fmt_time(r['streams_floor']['p99_s'])}",
+                        "",
+                        "—",
+                    )
+                ]
+                if "streams_floor" in r
+                else []
             ),
             *(
                 [
