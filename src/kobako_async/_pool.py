@@ -445,7 +445,9 @@ class Pool:
         return [worker.pid for worker in self._workers]
 
     def stats(self) -> dict[str, int]:
-        """Counts: queued, running, completed, failed, crashed, recycled."""
+        """Counts. Now: queued (runs waiting for a worker), running (workers busy with
+        a run, or stopping a cancelled one). So far: completed, failed (runs that raised),
+        crashed (worker deaths), recycled (workers replaced after max_runs_per_worker)."""
         return {"queued": len(self._waiters), "running": len(self._busy), **self._counts}
 
     # ---- running ----
