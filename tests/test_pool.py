@@ -447,6 +447,17 @@ async def test_per_run_bind_fills_and_shadows_for_one_run(pool: Pool) -> None:
         await pool.run("nil", bind={"Fill": FILLABLE})
 
 
+async def test_messages_larger_than_a_pipe_buffer(pool: Pool) -> None:
+    """A request, a Service reply and call, and an outcome of megabytes all cross the
+    pipes (which hold 64 KiB) intact, in both directions."""
+    big = "y" * (3 << 20)
+    value = (await pool.run("s = Big.call; [s.size, s[-1]]", bind={"Big": lambda: big})).value
+    assert value == [3 << 20, "y"]
+    assert (await pool.run("# " + "a" * (1 << 20) + "\n7")).value == 7
+    assert (await pool.run("Echo.call('q' * (2 << 20))[0].size")).value == 2 << 20
+    assert (await pool.run("'z' * (5 << 20)")).value == "z" * (5 << 20)
+
+
 async def test_handles_live_in_the_parent(pool: Pool) -> None:
     """Host objects become Handles; passed back or returned, they are the very same objects."""
     db = Db()
