@@ -232,6 +232,21 @@ async def test_enter_returns_with_workers_ready() -> None:
     assert not any(proc_status(pid) for pid in pids)
 
 
+async def test_workers_that_cannot_start_fail_the_enter(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Workers that die during start-up (no guest module here) make ``async with`` raise
+    PoolClosedError saying so; nothing is left running."""
+    monkeypatch.setenv("KOBAKO_WASM", str(tmp_path / "missing.wasm"))
+    pool = Pool(workers=2)
+    with pytest.raises(PoolClosedError, match="could not start a worker: it exited during"):
+        async with pool:
+            raise AssertionError("entered")  # pragma: no cover
+    assert pool.worker_pids() == []
+    with pytest.raises(PoolClosedError):
+        await pool.run("nil")
+
+
 async def test_run_before_enter_or_after_exit_is_refused() -> None:
     """A Pool not yet entered, or already closed, raises PoolClosedError; re-entry fails."""
     pool = Pool(workers=1)

@@ -169,6 +169,11 @@ class _Worker:
                 ready = await worker.receive()
             if not isinstance(ready, proto.Ready):
                 raise proto.ProtocolError(f"expected Ready, got {type(ready).__name__}")
+        except _WorkerGone:
+            status = await worker.reap()
+            raise _WorkerGone(
+                f"it exited during start-up with status {status} (its stderr is ours)"
+            ) from None
         except BaseException:
             await worker.kill()
             raise
@@ -255,6 +260,22 @@ class _Worker:
                 if fd >= 0:
                     os.close(fd)
             self._started.close()
+
+
+_START_ERRORS = (OSError, _WorkerGone, proto.ProtocolError, TimeoutError)
+
+
+def _start_failure(exc: BaseException) -> BaseException | None:
+    """The worker start-up error in ``exc`` (a task group's, maybe nested), if that is
+    what it is rather than a cancellation or a bug."""
+    group = getattr(exc, "exceptions", None)  # an ExceptionGroup (a backport on 3.10)
+    if isinstance(group, tuple):
+        for inner in group:
+            found = _start_failure(inner)
+            if found is not None:
+                return found
+        return None
+    return exc if isinstance(exc, _START_ERRORS) else None
 
 
 def _shared_word() -> int:
@@ -351,12 +372,15 @@ class Pool:
                 for _ in range(self.workers):
                     starting.start_soon(self._start_first)
             tg.start_soon(self._watchdog)
-        except BaseException:
+        except BaseException as exc:
             tg.cancel_scope.cancel()
             await tg.__aexit__(None, None, None)
             await self._kill_all()
             self._state = _State.CLOSED
-            raise
+            failure = _start_failure(exc)
+            if failure is None:
+                raise
+            raise PoolClosedError(f"could not start a worker: {failure}") from exc
         self._state = _State.OPEN
         return self
 
@@ -807,7 +831,7 @@ class Pool:
     async def _replace(self) -> None:
         try:
             worker = await _Worker.start()
-        except (OSError, _WorkerGone, proto.ProtocolError, TimeoutError) as exc:
+        except _START_ERRORS as exc:
             self._vacant += 1
             if self._waiters:  # tell one queued run, rather than leave it waiting
                 waiter = self._waiters.popleft()
