@@ -2,14 +2,21 @@
 
 - IPC floor: a round trip of one framed msgpack message (a ``Run`` of ``nil``, encoded
   and decoded with ``kobako_async._protocol``) to a tiny child Python process that
-  echoes length-prefixed frames over its stdin/stdout pipes, driven with
-  ``anyio.open_process``; the least any worker round trip can cost;
+  echoes length-prefixed frames over its stdin/stdout pipes, the parent doing its IO
+  as the Pool does (non-blocking pipes and ``anyio.wait_readable``); the least any
+  worker round trip can cost. For reference, the same through anyio's process
+  streams;
 - in-process: a fresh ``Sandbox().run("nil")``, no event loop (p50);
+- a busy floor: the same echo, but the child spins for the in-process p50 before it
+  answers. That is the least a worker as fast as in-process could cost, including
+  what it costs the parent to sleep through the run and wake up again (on a VM,
+  much more than in the back-to-back echo of the IPC floor);
 - sequential ``await pool.run("nil")`` on one worker, p50/p99, and the CPU time the
   parent and the worker spend per run; the target is p50 ≤ IPC floor + in-process
   + 30 µs;
 - throughput of a CPU-bound script, fib(20), with 1 worker and with 2 (target: 2
-  workers ≥ 1.8× one);
+  workers ≥ 1.8× one), measured in alternating rounds so that load from other
+  processes hits both alike; the load average is recorded before and after;
 - throughput of ``run("nil")`` at concurrency 256 on a Pool of one worker per CPU,
   next to in-process Sandboxes run from threads (``anyio.to_thread`` with a
   ``CapacityLimiter`` of one thread per CPU);
@@ -46,7 +53,9 @@ CALL_LOOP = f"i = 0; while i < {CALLS}; Noop.call; i += 1; end; i"
 CONCURRENCY = 256
 
 _ECHO_CHILD = """\
-import os, struct
+import os, struct, sys, time
+
+SPIN_S = float(sys.argv[1])
 
 def read_exact(n):
     buf = b""
@@ -59,7 +68,11 @@ def read_exact(n):
 
 while True:
     header = read_exact(4)
-    os.write(1, header + read_exact(struct.unpack(">I", header)[0]))
+    body = read_exact(struct.unpack(">I", header)[0])
+    until = time.perf_counter() + SPIN_S
+    while time.perf_counter() < until:
+        pass
+    os.write(1, header + body)
 """
 
 LOOPS: dict[str, dict[str, Any]] = {
@@ -129,8 +142,13 @@ async def _throughput(
     }
 
 
-async def ipc_floor(*, warmup: int, runs: int) -> dict[str, Any]:
-    """p50/p99 of one framed message to an echoing child process and back."""
+async def ipc_floor(
+    *, warmup: int, runs: int, spin_s: float = 0.0, streams: bool = False
+) -> dict[str, Any]:
+    """p50/p99 of one framed message to an echoing child process and back; the child
+    spins for ``spin_s`` before it answers. The parent does its IO as the Pool does
+    (non-blocking pipes, ``anyio.wait_readable``), or with ``streams`` through anyio's
+    process streams."""
     from kobako_async import _protocol as proto
     from kobako_async._limits import Limits
     from kobako_async._sandbox import build_request
@@ -138,19 +156,52 @@ async def ipc_floor(*, warmup: int, runs: int) -> dict[str, Any]:
 
     limits = Limits()
     request = build_request("nil", limits, Dispatcher({}, limits), None)
-    process = await anyio.open_process(
-        [sys.executable, "-c", _ECHO_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    assert process.stdin is not None and process.stdout is not None
-    stdin, stdout = process.stdin, process.stdout
+    command = [sys.executable, "-c", _ECHO_CHILD, str(spin_s)]
     reader = proto.FrameReader()
     run_ids = iter(range(1, 1 << 62))
+    if streams:
+        process = await anyio.open_process(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert process.stdin is not None and process.stdout is not None
+        stdin, stdout = process.stdin, process.stdout
+
+        async def send(data: bytes) -> None:
+            await stdin.send(data)
+
+        async def receive() -> bytes:
+            return await stdout.receive(1 << 16)
+
+        async def close() -> None:
+            await stdin.aclose()
+
+    else:
+        child_in, to_child = os.pipe()
+        from_child, child_out = os.pipe()
+        try:
+            process = await anyio.open_process(command, stdin=child_in, stdout=child_out)
+        finally:
+            os.close(child_in)
+            os.close(child_out)
+        os.set_blocking(to_child, False)
+        os.set_blocking(from_child, False)
+
+        async def send(data: bytes) -> None:
+            os.write(to_child, data)  # a small frame: the pipe has room
+
+        async def receive() -> bytes:
+            while True:
+                try:
+                    return os.read(from_child, 1 << 16)
+                except BlockingIOError:
+                    await anyio.wait_readable(from_child)
+
+        async def close() -> None:
+            os.close(to_child)
 
     async def round_trip() -> None:
         run = proto.Run(next(run_ids), request, 5.0, 64 << 20, None, 0)
-        await stdin.send(proto.encode(run))
+        await send(proto.encode(run))
         while isinstance(message := reader.next_message(), proto._NeedData):
-            reader.feed(await stdout.receive(1 << 16))
+            reader.feed(await receive())
         assert message == run
 
     try:
@@ -160,12 +211,14 @@ async def ipc_floor(*, warmup: int, runs: int) -> dict[str, Any]:
         times = await _timed(round_trip, warmup=0, runs=runs)
         parent = (time.process_time() - parent) / runs
     finally:
-        await stdin.aclose()
+        await close()
         with anyio.move_on_after(2):
             await process.wait()
         if process.returncode is None:
             process.kill()
         await process.aclose()
+        if not streams:
+            os.close(from_child)
     size = len(proto.encode(proto.Run(1, request, 5.0, 64 << 20, None, 0)))
     return {"message_bytes": size, "parent_cpu_per_trip_s": parent} | latency_summary(times)
 
@@ -195,18 +248,40 @@ async def pool_nil(*, warmup: int, runs: int) -> dict[str, Any]:
     }
 
 
-async def cpu_scaling(*, runs: int) -> dict[str, Any]:
-    """Throughput of fib(20) with 1 and with 2 workers, each kept busy (4 runs per worker)."""
+async def cpu_scaling(*, runs: int, rounds: int = 3) -> dict[str, Any]:
+    """Throughput of fib(20) with 1 and with 2 workers, each kept busy (4 runs in flight
+    per worker), in ``rounds`` alternating rounds of ``runs // rounds`` runs; the
+    median round of each. Also the cores the workers got (their CPU time over the wall
+    time): below the worker count, other processes held the rest."""
     from kobako_async import Pool
 
-    out: dict[str, Any] = {"script": FIB_20}
+    out: dict[str, Any] = {"script": FIB_20, "rounds": rounds, "loadavg_before": os.getloadavg()}
+    per_round = max(1, runs // rounds)
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    cores: dict[int, list[float]] = {1: [], 2: []}
+    async with Pool(workers=1, timeout=None) as one, Pool(workers=2, timeout=None) as two:
+        pools = {1: one, 2: two}
+        for workers, pool in pools.items():  # warm up
+            fib = partial(pool.run, FIB_20)
+            await _throughput(fib, total=4 * workers, concurrency=workers)
+        for _ in range(rounds):
+            for workers, pool in pools.items():
+                fib = partial(pool.run, FIB_20)
+                pids = pool.worker_pids()
+                cpu_before = [_cpu_s(pid) or 0.0 for pid in pids]
+                result = await _throughput(fib, total=per_round, concurrency=4 * workers)
+                cpu = sum((_cpu_s(pid) or 0.0) - b for pid, b in zip(pids, cpu_before, strict=True))
+                rates[workers].append(result["runs_per_s"])
+                cores[workers].append(cpu / result["elapsed_s"])
     for workers in (1, 2):
-        async with Pool(workers=workers, timeout=None) as pool:
-            await _throughput(lambda: pool.run(FIB_20), total=4 * workers, concurrency=workers)
-            out[f"workers_{workers}"] = await _throughput(
-                lambda: pool.run(FIB_20), total=runs, concurrency=4 * workers
-            )
+        out[f"workers_{workers}"] = {
+            "runs": per_round * rounds,
+            "runs_per_s": statistics.median(rates[workers]),
+            "rounds_runs_per_s": rates[workers],
+            "cores_used": statistics.median(cores[workers]),
+        }
     out["speedup"] = out["workers_2"]["runs_per_s"] / out["workers_1"]["runs_per_s"]
+    out["loadavg_after"] = os.getloadavg()
     return out
 
 
@@ -276,6 +351,14 @@ def in_process_nil(*, warmup: int, runs: int) -> dict[str, Any]:
 async def _one_loop(quick: bool, in_process_p50: float) -> dict[str, Any]:
     _log("IPC floor")
     floor = await ipc_floor(warmup=100 if quick else 300, runs=500 if quick else 3000)
+    _log("IPC through anyio's process streams")
+    streams = await ipc_floor(
+        warmup=100 if quick else 300, runs=500 if quick else 3000, streams=True
+    )
+    _log("busy floor")
+    busy = await ipc_floor(
+        warmup=100 if quick else 300, runs=500 if quick else 3000, spin_s=in_process_p50
+    )
     _log('sequential run("nil")')
     nil = await pool_nil(warmup=100 if quick else 300, runs=500 if quick else 3000)
     _log("fib(20) on 1 and 2 workers")
@@ -286,6 +369,8 @@ async def _one_loop(quick: bool, in_process_p50: float) -> dict[str, Any]:
     svc = await service_call(warmup=2 if quick else 5, samples=7 if quick else 31)
     return {
         "ipc_floor": floor,
+        "busy_floor": busy,
+        "streams_floor": streams,
         "pool_nil": nil,
         "nil_p50_target_s": floor["p50_s"] + in_process_p50 + 30e-6,
         "cpu_scaling": cpu,
@@ -315,7 +400,12 @@ def measure(*, quick: bool, pythonpath: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     _log('in-process run("nil")')
     inproc = in_process_nil(warmup=100 if quick else 300, runs=500 if quick else 3000)
-    results: dict[str, Any] = {"in_process_nil": inproc, "cpus": os.cpu_count(), "loops": {}}
+    results: dict[str, Any] = {
+        "in_process_nil": inproc,
+        "cpus": os.cpu_count(),
+        "loadavg_start": os.getloadavg(),
+        "loops": {},
+    }
     with _child_pythonpath(pythonpath):
         for name, options in LOOPS.items():
             if options.get("use_uvloop"):
@@ -329,6 +419,7 @@ def measure(*, quick: bool, pythonpath: str | None = None) -> dict[str, Any]:
             results["loops"][name] = anyio.run(
                 _one_loop, quick, inproc["p50_s"], backend="asyncio", backend_options=options
             )
+    results["loadavg_end"] = os.getloadavg()
     results["duration_s"] = time.perf_counter() - started
     return results
 

@@ -305,6 +305,16 @@ def _pool_rows(pool: dict[str, Any]) -> list[Row]:
             "—",
         )
     ]
+    if "loadavg_start" in pool:
+        rows.append(
+            (
+                "Pool: load average (1 min) at start / end of these measurements",
+                f"{pool['loadavg_start'][0]:.2f} / {pool['loadavg_end'][0]:.2f}"
+                f" on {pool['cpus']} CPUs",
+                "",
+                "—",
+            )
+        )
     for loop, r in pool["loops"].items():
         if r is None:
             rows.append((f"Pool [{loop}]", "n/a (not installed)", "", "—"))
@@ -316,11 +326,38 @@ def _pool_rows(pool: dict[str, Any]) -> list[Row]:
         rss = [b for b in burst["worker_rss_bytes"] if b is not None]
         rows += [
             (
-                f"Pool [{loop}]: IPC floor, framed msgpack echo via a child: p50 / p99"
+                f"Pool [{loop}]: IPC floor, framed msgpack echo via a child, raw pipes: p50 / p99"
                 f" (n={floor['n']})",
                 f"{fmt_time(floor['p50_s'])} / {fmt_time(floor['p99_s'])}",
                 "",
                 "—",
+            ),
+            *(
+                [
+                    (
+                        f"Pool [{loop}]:   the same through anyio's process streams: p50 / p99",
+                        f"{fmt_time(r['streams_floor']['p50_s'])}"
+                        f" / {fmt_time(r['streams_floor']['p99_s'])}",
+                        "",
+                        "—",
+                    )
+                ]
+                if "streams_floor" in r
+                else []
+            ),
+            *(
+                [
+                    (
+                        f"Pool [{loop}]: busy floor, the echo child spinning for the"
+                        f" in-process p50 first: p50 / p99 (n={r['busy_floor']['n']})",
+                        f"{fmt_time(r['busy_floor']['p50_s'])}"
+                        f" / {fmt_time(r['busy_floor']['p99_s'])}",
+                        "",
+                        "—",
+                    )
+                ]
+                if "busy_floor" in r
+                else []
             ),
             (
                 f'Pool [{loop}]: sequential await pool.run("nil"): p50 / p99 (n={nil["n"]})',
@@ -337,10 +374,24 @@ def _pool_rows(pool: dict[str, Any]) -> list[Row]:
                 "—",
             ),
             (
-                f"Pool [{loop}]: fib(20) throughput, 1 / 2 workers ({w1['runs']} runs)",
+                f"Pool [{loop}]: fib(20) throughput, 1 / 2 workers ({w1['runs']} runs each,"
+                f" {cpu.get('rounds', 1)} alternating rounds)",
                 f"{w1['runs_per_s']:.0f} / {w2['runs_per_s']:.0f} runs/s ({cpu['speedup']:.2f}×)",
                 f"2 workers ≥ {POOL_SCALING_TARGET:g}× one",
                 _met(cpu["speedup"] >= POOL_SCALING_TARGET),
+            ),
+            *(
+                [
+                    (
+                        f"Pool [{loop}]:   cores the fib(20) workers got (their CPU time /"
+                        " wall time), 1 / 2 workers",
+                        f"{w1['cores_used']:.2f} / {w2['cores_used']:.2f}",
+                        "",
+                        "—",
+                    )
+                ]
+                if "cores_used" in w1
+                else []
             ),
             (
                 f'Pool [{loop}]: run("nil") at concurrency {p["concurrency"]}:'

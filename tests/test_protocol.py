@@ -157,8 +157,8 @@ def test_unknown_message_type(tag: int) -> None:
 
 @pytest.mark.parametrize(
     "items",
-    [[], ["Ready", 1], [None, 1], [1.0, 1], [b"\x00", 1]],
-    ids=["empty", "str-tag", "nil-tag", "float-tag", "bytes-tag"],
+    [[], ["Ready", 1], [None, 1], [1.0, 1], [b"\x00", 1], [True, 1, b"", None, None, None, None]],
+    ids=["empty", "str-tag", "nil-tag", "float-tag", "bytes-tag", "bool-tag"],
 )
 def test_untagged_frame(items: list[object]) -> None:
     """An array that is empty or whose first element is not an int raises ProtocolError."""

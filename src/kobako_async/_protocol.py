@@ -16,14 +16,29 @@ run (a Call racing a Cancel, say) is recognised and dropped.
 
 from __future__ import annotations
 
+import operator
 import struct
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Final
 
 import msgpack
 
 MAX_FRAME_BYTES = 64 << 20
 _HEADER = struct.Struct(">I")
+
+# Besides the pipes, a worker shares one word of memory with the parent: the id of
+# the last run it started, so the parent can tell whether a dead worker began a run.
+STARTED_BYTES = 8
+_STARTED = struct.Struct("<q")
+
+
+def write_started(memory: Any, run_id: int) -> None:
+    _STARTED.pack_into(memory, 0, run_id)
+
+
+def read_started(memory: Any) -> int:
+    (run_id,) = _STARTED.unpack_from(memory, 0)
+    return int(run_id)
 
 
 class ProtocolError(Exception):
@@ -96,28 +111,38 @@ class Done:
 Message = Ready | Run | Call | Reply | Cancel | Done
 
 _TYPES: dict[int, type[Any]] = {0: Ready, 1: Run, 2: Call, 3: Reply, 4: Cancel, 5: Done}
-_TAGS = {cls: tag for tag, cls in _TYPES.items()}
-_FIELD_TYPES: dict[type[Any], tuple[tuple[type, ...], ...]] = {
-    Ready: ((int,),),
-    Run: (
-        (int,),
-        (bytes,),
-        (float, int, type(None)),
-        (int, type(None)),
-        (int, type(None)),
-        (int, type(None)),
-    ),
-    Call: ((int,), (int,), (bytes,)),
-    Reply: ((int,), (int,), (bytes,)),
-    Cancel: ((int,),),
-    Done: ((int,), (bytes, type(None)), (int,), (int, type(None)), (str,)),
+# (tag, fields-as-a-tuple getter) per type: encode is on every run's hot path, and
+# attrgetter is several times cheaper than dataclasses.astuple
+_TAGS_OF = {cls: tag for tag, cls in _TYPES.items()}
+_ENCODERS: dict[type[Any], tuple[int, Any]] = {
+    cls: (tag, operator.attrgetter(*(f.name for f in fields(cls)))) for tag, cls in _TYPES.items()
+}
+_NONE = type(None)
+# the exact types each field may have (msgpack yields exact types, so a bool is never
+# taken for an int), per tag
+_DECODERS: dict[int, tuple[type[Any], tuple[frozenset[type], ...]]] = {
+    _TAGS_OF[cls]: (cls, tuple(frozenset(allowed) for allowed in spec))
+    for cls, spec in (
+        (Ready, ((int,),)),
+        (Run, ((int,), (bytes,), (float, int, _NONE), (int, _NONE), (int, _NONE), (int, _NONE))),
+        (Call, ((int,), (int,), (bytes,))),
+        (Reply, ((int,), (int,), (bytes,))),
+        (Cancel, ((int,),)),
+        (Done, ((int,), (bytes, _NONE), (int,), (int, _NONE), (str,))),
+    )
 }
 
 
 def encode(message: Message) -> bytes:
     """One framed message."""
-    body: bytes = msgpack.packb([_TAGS[type(message)], *astuple(message)], use_bin_type=True)
+    tag, getter = _ENCODERS[type(message)]
+    values = getter(message)
+    body: bytes = _packb((tag, *values) if isinstance(values, tuple) else (tag, values))
     return _HEADER.pack(len(body)) + body
+
+
+def _packb(items: tuple[Any, ...]) -> bytes:
+    return msgpack.packb(items, use_bin_type=True)  # type: ignore[no-any-return]
 
 
 class FrameReader:
@@ -132,16 +157,21 @@ class FrameReader:
 
     def next_message(self) -> Message | _NeedData:
         """The next whole message, or NEED_DATA. Raises ProtocolError."""
-        if len(self._buffer) < _HEADER.size:
+        buffer = self._buffer
+        if len(buffer) < _HEADER.size:
             return NEED_DATA
-        (size,) = _HEADER.unpack_from(self._buffer)
+        (size,) = _HEADER.unpack_from(buffer)
         if size > self._max:
             raise ProtocolError(f"frame of {size} bytes exceeds the {self._max}-byte cap")
         end = _HEADER.size + size
-        if len(self._buffer) < end:
+        if len(buffer) < end:
             return NEED_DATA
-        body = bytes(self._buffer[_HEADER.size : end])
-        del self._buffer[:end]
+        if len(buffer) == end:  # the usual case: exactly one frame was buffered
+            body = bytes(buffer)[_HEADER.size :]
+            buffer.clear()
+        else:
+            body = bytes(buffer[_HEADER.size : end])
+            del buffer[:end]
         return decode_body(body)
 
     @property
@@ -153,20 +183,20 @@ class FrameReader:
 def decode_body(body: bytes) -> Message:
     """Decode one frame body. Raises ProtocolError."""
     try:
-        items = msgpack.unpackb(body, raw=False, use_list=True)
+        items = msgpack.unpackb(body, raw=False, use_list=False)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise ProtocolError(f"frame is not msgpack: {exc}") from exc
-    if not isinstance(items, list) or not items or not isinstance(items[0], int):
+    if type(items) is not tuple or not items or type(items[0]) is not int:
         raise ProtocolError("frame is not a tagged message")
-    cls = _TYPES.get(items[0])
-    if cls is None:
+    decoder = _DECODERS.get(items[0])
+    if decoder is None:
         raise ProtocolError(f"unknown message type {items[0]!r}")
+    cls, expected = decoder
     fields = items[1:]
-    expected = _FIELD_TYPES[cls]
     if len(fields) != len(expected):
         raise ProtocolError(f"{cls.__name__} has {len(fields)} fields, expected {len(expected)}")
     for value, allowed in zip(fields, expected, strict=True):
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        if type(value) not in allowed:
             raise ProtocolError(f"{cls.__name__} field has type {type(value).__name__}")
     message: Message = cls(*fields)
     return message

@@ -6,23 +6,34 @@ stdin/stdout pipes, which are moved to fresh descriptors at start; fds 0 and 1 t
 point at /dev/null and stderr, so nothing printed in this process (by Python or by
 native code) can corrupt a frame.
 
-A reader thread owns the input pipe. It hands messages to the main thread through
-a queue and acts on Cancel at once by advancing the engine's epoch past the run's
-deadline, which stops the guest wherever it is.
+The main thread reads the input pipe itself whenever it waits for a message (a Run,
+or a Service reply), so a message costs no thread hand-off. Only while the guest
+executes may a watcher thread read the pipe: it acts on a Cancel by advancing the
+engine's epoch past the run's deadline, which stops the guest wherever it is. A lock
+and a mode switch keep the two readers apart. The watcher checks for a running guest
+every WATCH_TICK_S rather than being woken for each run (a thread wake-up per run
+cost more than the rest of the worker's overhead); it sleeps on a condition once the
+worker has been idle for WATCH_LINGER_S.
 """
 
 from __future__ import annotations
 
+import collections
+import mmap
 import os
-import queue
+import select
 import sys
 import threading
+import time
 from typing import BinaryIO
 
 from . import _protocol as proto
 from ._guest import EPOCH_TICK_S, GuestRunner, GuestTrap, get_runner
 
 _READ_BYTES = 1 << 16
+WATCH_TICK_S = 0.005
+WATCH_TICK_MS = 5
+WATCH_LINGER_S = 1.0
 
 
 class _Cancelled(Exception):
@@ -30,58 +41,156 @@ class _Cancelled(Exception):
 
 
 class Worker:
-    def __init__(self, inbox: BinaryIO, outbox: BinaryIO) -> None:
-        self._inbox = inbox
-        self._outbox = outbox
-        self._messages: queue.SimpleQueue[proto.Message | None] = queue.SimpleQueue()
+    def __init__(self, inbox: BinaryIO, outbox: BinaryIO, started: mmap.mmap | None = None) -> None:
+        self._inbox = inbox.fileno()
+        self._outbox = outbox.fileno()
+        self._keep = (inbox, outbox)  # own the file objects, so the fds stay open
+        self._reader = proto.FrameReader()
+        self._backlog: collections.deque[proto.Message | None] = collections.deque()
+        self._eof = False
         self._current: proto.Run | None = None
+        self._cancel: int | None = None  # the current run's id, once it is cancelled
+        # the watcher reads the pipe only while `_guest_running`, and only under the lock
         self._lock = threading.Lock()
+        self._mode = threading.Condition(self._lock)
+        self._guest_running = False
+        self._handovers = 0  # counts mode switches: tells the watcher its poll is stale
+        self._last_guest = 0.0  # time.monotonic() when a guest last ran
+        self._watcher_asleep = False
         self._runners: dict[bool, GuestRunner] = {False: get_runner()}
+        self._started = started  # shared with the parent: the last run id started
 
     def send(self, message: proto.Message) -> None:
-        self._outbox.write(proto.encode(message))
-        self._outbox.flush()
+        data = memoryview(proto.encode(message))
+        while data:
+            data = data[os.write(self._outbox, data) :]
 
     def serve(self) -> None:
-        threading.Thread(target=self._read, name="kobako-worker-reader", daemon=True).start()
+        threading.Thread(target=self._watch, name="kobako-worker-watch", daemon=True).start()
         self.send(proto.Ready(os.getpid()))
-        while True:
-            message = self._messages.get()
-            if message is None:
-                return  # the parent closed the pipe
+        while (message := self._next()) is not None:
             if isinstance(message, proto.Run):
                 self.send(self._run(message))
             # a Reply or Cancel for a run that already ended is stale: drop it
 
-    def _read(self) -> None:
-        reader = proto.FrameReader()
-        try:
-            while data := os.read(self._inbox.fileno(), _READ_BYTES):
-                reader.feed(data)
-                while not isinstance(message := reader.next_message(), proto._NeedData):
-                    if isinstance(message, proto.Cancel):
-                        self._interrupt(message.run_id)
-                    self._messages.put(message)
-        except (OSError, proto.ProtocolError) as exc:
-            print(f"kobako worker: protocol input failed: {exc}", file=sys.stderr)
-        self._messages.put(None)
-        with self._lock:
-            run = self._current
-        if run is not None:
-            self._interrupt(run.run_id)  # the parent is gone: stop the guest
+    def _next(self) -> proto.Message | None:
+        """The next message, read on this thread; None at EOF or on a broken stream."""
+        while True:
+            if self._backlog:
+                return self._backlog.popleft()
+            try:
+                message = self._reader.next_message()
+            except proto.ProtocolError as exc:
+                self._broken(exc)
+                return None
+            if not isinstance(message, proto._NeedData):
+                return message
+            if self._eof:
+                return None
+            data = os.read(self._inbox, _READ_BYTES)
+            if not data:
+                return None
+            self._reader.feed(data)
 
-    def _interrupt(self, run_id: int) -> None:
-        with self._lock:
-            run = self._current
-        if run is None or run.run_id != run_id:
-            return
-        if run.timeout is None:
+    def _parse(self) -> None:
+        """Move the whole messages buffered so far to the backlog, acting on a Cancel.
+        Called by the thread that may read the pipe now."""
+        try:
+            while not isinstance(message := self._reader.next_message(), proto._NeedData):
+                self._backlog.append(message)
+                if isinstance(message, proto.Cancel):
+                    self._cancelled(message.run_id)
+        except proto.ProtocolError as exc:
+            self._broken(exc)
+
+    def _broken(self, exc: proto.ProtocolError) -> None:
+        print(f"kobako worker: protocol input failed: {exc}", file=sys.stderr)
+        self._eof = True
+        self._backlog.append(None)
+        if self._current is not None:
+            self._cancelled(self._current.run_id)  # nobody is left to take the outcome
+
+    def _cancelled(self, run_id: int) -> None:
+        if self._current is not None and self._current.run_id == run_id:
+            self._cancel = run_id
+            self._interrupt()
+
+    def _interrupt(self) -> None:
+        """Advance the epoch past the current run's deadline: the guest traps."""
+        run = self._current
+        if run is None or run.timeout is None:
             return  # no finite deadline to push past: the parent kills us after its grace
         runner = self._runners[run.fuel is not None]
         for _ in range(round(run.timeout / EPOCH_TICK_S) + 2):
             runner.engine.increment_epoch()
 
+    def _guest(self, running: bool) -> None:
+        """Hand the pipe to the watcher (the guest runs) or take it back."""
+        with self._lock:
+            if running:
+                # a Cancel may have come in the same read as the Run or a Reply
+                self._parse()
+            self._guest_running = running
+            self._handovers += 1
+            if running and self._watcher_asleep:
+                self._mode.notify()
+            elif not running:
+                self._last_guest = time.monotonic()
+
+    def _watch(self) -> None:
+        poller = select.poll()
+        poller.register(self._inbox, select.POLLIN)
+        while True:
+            with self._lock:
+                while (
+                    not self._guest_running and time.monotonic() - self._last_guest > WATCH_LINGER_S
+                ):
+                    self._watcher_asleep = True
+                    self._mode.wait()
+                self._watcher_asleep = False
+                running, handovers = self._guest_running, self._handovers
+                cancelling = running and self._cancel is not None
+                if cancelling:
+                    # again: the run's deadline may have been set after the last push
+                    self._interrupt()
+            if not running:
+                time.sleep(WATCH_TICK_S)
+                continue
+            # until something arrives (the GIL is released meanwhile), or a tick if the
+            # run is being cancelled
+            if not poller.poll(WATCH_TICK_MS if cancelling else None):
+                continue
+            with self._lock:
+                if not self._guest_running or self._handovers != handovers:
+                    # the main thread had the pipe meanwhile: what the poll saw may be
+                    # gone (a read could block), or is the main thread's to read
+                    stale = True
+                else:
+                    stale = False
+                    if not self._read_during_guest():
+                        return
+            if stale:
+                time.sleep(WATCH_TICK_S)  # at most one spurious wake-up per tick
+
+    def _read_during_guest(self) -> bool:
+        """Read what arrived while the guest runs (the lock held); act on a Cancel.
+        Returns False once the stream has ended."""
+        try:
+            data = os.read(self._inbox, _READ_BYTES)
+        except OSError:
+            data = b""
+        if not data:
+            self._eof = True
+            if self._current is not None:
+                self._cancelled(self._current.run_id)  # the parent is gone: stop the guest
+            return False
+        self._reader.feed(data)
+        self._parse()
+        return not self._eof
+
     def _run(self, run: proto.Run) -> proto.Done:
+        if self._started is not None:
+            proto.write_started(self._started, run.run_id)  # before anything can be seen
         metered = run.fuel is not None
         if metered not in self._runners:
             self._runners[metered] = get_runner(metered=True)
@@ -90,18 +199,24 @@ class Worker:
         def dispatch(payload: bytes) -> bytes:
             nonlocal calls
             calls += 1
-            self.send(proto.Call(run.run_id, calls, payload))
-            while True:
-                message = self._messages.get()
-                cancelled = isinstance(message, proto.Cancel) and message.run_id == run.run_id
-                if message is None or cancelled:
-                    raise _Cancelled
-                if isinstance(message, proto.Reply) and message.run_id == run.run_id:
-                    return message.payload
+            self._guest(False)
+            try:
+                self.send(proto.Call(run.run_id, calls, payload))
+                while True:
+                    message = self._next()
+                    cancelled = isinstance(message, proto.Cancel) and message.run_id == run.run_id
+                    if message is None or cancelled:
+                        raise _Cancelled
+                    if isinstance(message, proto.Reply) and message.run_id == run.run_id:
+                        return message.payload
+            finally:
+                self._guest(True)
 
-        with self._lock:
-            self._current = run
+        self._current, self._cancel = run, None
+        self._guest(True)
         try:
+            if self._cancel is not None:
+                return proto.Done(run.run_id, None, 0, None, "cancelled before it started")
             raw = self._runners[metered].run(
                 run.request,
                 run.timeout,
@@ -114,19 +229,25 @@ class Worker:
             code = exc.code.value if exc.code is not None else None
             return proto.Done(run.run_id, None, exc.memory_bytes, code, str(exc))
         finally:
-            with self._lock:
-                self._current = None
+            self._guest(False)
+            self._current = self._cancel = None
         return proto.Done(run.run_id, raw.payload, raw.memory_bytes, None, "")
 
 
 def main() -> None:
     inbox = os.fdopen(os.dup(0), "rb", buffering=0)
-    outbox = os.fdopen(os.dup(1), "wb")
+    outbox = os.fdopen(os.dup(1), "wb", buffering=0)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    Worker(inbox, outbox).serve()
+    started = None
+    if len(sys.argv) > 1:  # the fd of the memory shared with the parent
+        started = mmap.mmap(int(sys.argv[1]), proto.STARTED_BYTES)
+    try:
+        Worker(inbox, outbox, started).serve()
+    except BrokenPipeError:
+        pass  # the parent is gone
 
 
 if __name__ == "__main__":
