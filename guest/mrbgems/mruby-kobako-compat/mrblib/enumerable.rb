@@ -143,15 +143,15 @@ module Enumerable
 end
 
 class Array
-  alias __kobako_min min
+  alias __kobako_ary_min min
   def min(n = nil, &block)
-    return __kobako_min(&block) if n.nil?
+    return __kobako_ary_min(&block) if n.nil?
     Kobako::Compat.sorted(self, block).first(n)
   end
 
-  alias __kobako_max max
+  alias __kobako_ary_max max
   def max(n = nil, &block)
-    return __kobako_max(&block) if n.nil?
+    return __kobako_ary_max(&block) if n.nil?
     Kobako::Compat.sorted(self, block).reverse.first(n)
   end
 
@@ -220,5 +220,19 @@ module Kobako
       end
       f ? f + c : v
     end
+  end
+end
+
+class Range
+  alias __kobako_rng_min min
+  def min(n = nil, &block)
+    return __kobako_rng_min(&block) if n.nil?
+    to_a.min(n, &block)
+  end
+
+  alias __kobako_rng_max max
+  def max(n = nil, &block)
+    return __kobako_rng_max(&block) if n.nil?
+    to_a.max(n, &block)
   end
 end

@@ -138,14 +138,14 @@ module Comparable
       lo = r.begin
       hi = r.end
       if !lo.nil? && !hi.nil? && (lo <=> hi) > 0
-        raise ArgumentError, "min argument must be less than or equal to max argument"
+        raise ArgumentError, "min argument must be smaller than max argument"
       end
       return lo if !lo.nil? && (self <=> lo) < 0
       return hi if !hi.nil? && (self <=> hi) > 0
       return self
     end
     if (min <=> max) > 0
-      raise ArgumentError, "min argument must be less than or equal to max argument"
+      raise ArgumentError, "min argument must be smaller than max argument"
     end
     return min if (self <=> min) < 0
     return max if (self <=> max) > 0
@@ -171,5 +171,12 @@ end
 module Enumerable
   def to_set(klass = Set, &block)
     klass.new(self, &block)
+  end
+end
+
+class Set
+  def to_set(*args, &block)
+    return self if args.empty? && block.nil? && instance_of?(Set)
+    super
   end
 end

@@ -12,6 +12,10 @@ module Kobako
   end
 end
 
+class LoadError < ScriptError
+  attr_reader :path
+end
+
 module Kernel
   def require(name)
     unless name.is_a?(String)

@@ -133,6 +133,21 @@ class Float
   alias __kobako_round round
   def round(ndigits = 0, half: :up)
     Kobako::Compat.check_half(half)
+    if ndigits > 0 && ndigits <= 14 && (half == :up || half.nil?) && finite?
+      # CRuby's round_half_up: round(x * s), then correct by checking the
+      # neighbour, so 1.005.round(2) is 1.01 as in CRuby
+      _, binexp = Math.frexp(self)
+      return self if ndigits >= 17 - (binexp > 0 ? binexp / 4 : binexp / 3 - 1)
+      return 0.0 if ndigits < -(binexp > 0 ? binexp / 3 + 1 : binexp / 4)
+      s = 10.0**ndigits
+      f = (self * s).__kobako_round.to_f
+      if self > 0
+        f += 1 if (f + 0.5) / s <= self
+      elsif self < 0
+        f -= 1 if (f - 0.5) / s >= self
+      end
+      return f / s
+    end
     return __kobako_round(ndigits) if half == :up || half.nil? || !finite?
     s = 10.0**ndigits
     y = ndigits > 0 ? self * s : self / 10.0**-ndigits

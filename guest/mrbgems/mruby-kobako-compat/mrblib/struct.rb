@@ -16,7 +16,7 @@ class Struct
             names = self.class.members
             unknown = kw.keys.reject { |k| names.include?(k.to_sym) }
             raise ArgumentError, "unknown keywords: #{unknown.join(', ')}" unless unknown.empty?
-            names.each { |n| self[n] = kw[n] }
+            super(*names.map { |n| kw[n] })
           end
         end
         klass.singleton_class.__send__(:define_method, :keyword_init?) { true }
