@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the cases are one-line Ruby scripts)
 """CRuby fidelity of the guest's core (mruby-kobako-compat and patches 20/21).
 
 Each case runs in the Sandbox and in CRuby (/usr/bin/ruby, TZ=UTC as the guest's
@@ -116,7 +117,7 @@ HASHES = [
     "h.to_h { |k, v| [v, k] }, h.transform_keys(&:to_s), h.transform_values { _1 * 10 }, "
     "h.filter_map { |k, v| k if v > 1 }, h.any? { |k, v| v > 1 }, h.any?([:a, 1])]",
     'h = Hash.new(0); "the fox the dog".split.each { h[_1] += 1 }; [h, h.sort_by { |k, v| [-v, k] }, '
-    'h.max_by { _2 }, h.min_by(2) { _2 }, h.each_with_index.map { |(k, v), i| [k, i] }, '
+    "h.max_by { _2 }, h.min_by(2) { _2 }, h.each_with_index.map { |(k, v), i| [k, i] }, "
     'h.fetch("cat", 5), h.fetch("cat") { |k| k * 2 }]',
     "h = Hash.new { |hash, k| hash[k] = k * 2 }; [h[3], h, h.default_proc.class]",
     "h = {a: 1, b: {c: [1, 2]}}; [h.dig(:b, :c, 1), h.assoc(:a), h.rassoc(1), h.to_a, "

@@ -137,10 +137,12 @@ class Float
       # CRuby's round_half_up: round(x * s), then correct by checking the
       # neighbour, so 1.005.round(2) is 1.01 as in CRuby
       _, binexp = Math.frexp(self)
-      return self if ndigits >= 17 - (binexp > 0 ? binexp / 4 : binexp / 3 - 1)
-      return 0.0 if ndigits < -(binexp > 0 ? binexp / 3 + 1 : binexp / 4)
+      # C's truncating division, as in CRuby's float_round_overflow/underflow
+      return self if ndigits >= 17 - (binexp > 0 ? binexp / 4 : (binexp / 3.0).truncate - 1)
+      return 0.0 if ndigits < -(binexp > 0 ? binexp / 3 + 1 : (binexp / 4.0).truncate)
       s = 10.0**ndigits
       f = (self * s).__kobako_round.to_f
+      f = -0.0 if f == 0 && self < 0
       if self > 0
         f += 1 if (f + 0.5) / s <= self
       elsif self < 0
