@@ -47,6 +47,7 @@ MRuby::CrossBuild.new('wasi') do |conf|
 
   KOBAKO_GEMS.each { |name| conf.gem core: name }
   conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako"
+  conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako-compat"
   conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako-regexp"
   conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako-json"
 

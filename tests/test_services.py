@@ -608,12 +608,12 @@ def test_one_object_is_one_handle() -> None:
 @pytest.mark.parametrize(
     ("script", "match"),
     [
-        ("Kobako::Handle.new", "undefined method 'new'"),
-        ("Kobako::Handle.new(1)", "undefined method 'new'"),
-        ("Kobako::Handle.allocate", "undefined method 'allocate'"),
-        ("Kobako::Service.new", "undefined method 'new'"),
-        ("Kobako::Proxy.allocate", "undefined method 'allocate'"),
-        ("Class.instance_method(:new).bind_call(Kobako::Handle)", "undefined method 'allocate'"),
+        ("Kobako::Handle.new", "undefined method `new'"),
+        ("Kobako::Handle.new(1)", "undefined method `new'"),
+        ("Kobako::Handle.allocate", "undefined method `allocate'"),
+        ("Kobako::Service.new", "undefined method `new'"),
+        ("Kobako::Proxy.allocate", "undefined method `allocate'"),
+        ("Class.instance_method(:new).bind_call(Kobako::Handle)", "undefined method `allocate'"),
         ("Kobako.__call(1, :query, [], {})", "not a Kobako::Service or Kobako::Handle"),
         # Class#allocate re-bound makes an empty proxy, but it names no host object:
         (
