@@ -43,5 +43,6 @@ MRuby::CrossBuild.new('wasi') do |conf|
   KOBAKO_GEMS.each { |name| conf.gem core: name }
   conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako"
   conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako-regexp"
+  conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako-lang"
 
 end
