@@ -70,10 +70,12 @@ DIFFERENTIAL = {
     """,
     "exceptions": r"""
         p RuntimeError.new("x").inspect, RuntimeError.new.inspect, RuntimeError.new("").inspect
-        p ArgumentError.new("bad") == ArgumentError.new("bad"), RuntimeError.new("a") == RuntimeError.new("b")
-        p IOError.ancestors.take(3), EOFError.superclass, SystemExit.superclass, Interrupt.superclass
-        p NotImplementedError.superclass, FloatDomainError.superclass, UncaughtThrowError.superclass
-        p Encoding::CompatibilityError.superclass, EncodingError.superclass, SignalException.superclass
+        p ArgumentError.new("bad") == ArgumentError.new("bad")
+        p RuntimeError.new("a") == RuntimeError.new("b")
+        p IOError.ancestors.take(3), EOFError.superclass, SystemExit.superclass
+        p Interrupt.superclass, NotImplementedError.superclass, FloatDomainError.superclass
+        p UncaughtThrowError.superclass, Encoding::CompatibilityError.superclass
+        p EncodingError.superclass, SignalException.superclass
         begin
           raise IndexError, "out", ["here:1"]
         rescue => e
@@ -113,7 +115,7 @@ DIFFERENTIAL = {
     """,
     "encoding": r"""
         p "café".encoding, "x".encoding.to_s, Encoding::UTF_8.name, Encoding::BINARY
-        p "é".force_encoding("UTF-8"), "abc".ascii_only?, "é".ascii_only?, __ENCODING__
+        p "é".force_encoding("UTF-8"), "abc".ascii_only?, "é".ascii_only?
         p "ok".valid_encoding?, "\xff".valid_encoding?, "a\xffb".scrub("?"), "a\xffb".scrub
         p "a\xffb".encode("UTF-8", invalid: :replace, replace: "?"), Encoding.find("binary")
         p "e\u0301a".grapheme_clusters, "e\u0301a".each_grapheme_cluster.to_a.size
@@ -154,11 +156,10 @@ def test_behaves_like_cruby(name: str) -> None:
     [
         "# frozen_string_literal: true\n"
         'p "a".frozen?, "a#{1}".frozen?, String.new("x").frozen?, +"a" << "b"\n',
-        "# -*- frozen-string-literal: true -*-\n" 'p "a".frozen?\n',
-        "# encoding: utf-8\n# frozen_string_literal: false\n" 'p "a".frozen?\n',
+        '# -*- frozen-string-literal: true -*-\np "a".frozen?\n',
+        '# encoding: utf-8\n# frozen_string_literal: false\np "a".frozen?\n',
         'x = 1\n# frozen_string_literal: true\np "a".frozen?\n',
-        "# frozen_string_literal: true\n"
-        "begin\n  'lit' << 'x'\nrescue => e\n  p e.class\nend\n",
+        "# frozen_string_literal: true\nbegin\n  'lit' << 'x'\nrescue => e\n  p e.class\nend\n",
     ],
     ids=["on", "emacs-style", "off", "after-code", "mutation-raises"],
 )
@@ -177,7 +178,7 @@ def sandbox() -> Sandbox:
     reason="Exception#cause defaults to $!, which the guest sets only once the $! work lands",
 )
 def test_cause_is_the_exception_being_handled(sandbox: Sandbox) -> None:
-    script = 'begin; begin; raise "in"; rescue; raise "out"; end; rescue => e; e.cause&.message; end'
+    script = 'begin; begin; raise "in"; rescue; raise "out"; end; rescue => e; e.cause&.message end'
     assert sandbox.run(script).value == "in"
 
 
@@ -187,7 +188,7 @@ def test_cause_is_the_exception_being_handled(sandbox: Sandbox) -> None:
         ('raise TypeError, "t", cause: 5', r"TypeError: exception object expected"),
         ('raise IndexError, "out", ["a:1"]', r"IndexError: out"),
         ("raise Class.new(StandardError)", r"StandardError|#<Class"),
-        ('"x".force_encoding("EBCDIC-nope")', r"ArgumentError: unknown encoding name - EBCDIC-nope"),
+        ('"x".force_encoding("EBCDIC-x")', r"ArgumentError: unknown encoding name - EBCDIC-x"),
         ('"x".freeze.force_encoding("UTF-8")', r"FrozenError"),
         ('"x".upcase(:nope)', r"ArgumentError: invalid option"),
         ('"x".freeze.upcase!', r"FrozenError"),

@@ -42,10 +42,6 @@ class Encoding
   end
 end
 
-module Kernel
-  def __ENCODING__ = Encoding::UTF_8
-end
-
 class String
   def encoding = Encoding::UTF_8
 
@@ -57,15 +53,6 @@ class String
 
   def b = dup
 
-
-  def scrub(replacement = nil, &block)
-    return dup if valid_encoding?
-    out = +""
-    each_char do |c|
-      out << (c.valid_encoding? ? c : block ? block.call(c) : (replacement || "\uFFFD"))
-    end
-    out
-  end
 
   def scrub!(replacement = nil, &block) = replace(scrub(replacement, &block))
 

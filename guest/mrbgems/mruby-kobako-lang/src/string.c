@@ -238,18 +238,33 @@ str_ascii_only_p(mrb_state *mrb, mrb_value self)
   return mrb_true_value();
 }
 
+/* String#scrub: each invalid byte becomes the replacement (or the block's answer) */
 static mrb_value
-str_valid_encoding_p(mrb_state *mrb, mrb_value self)
+str_scrub(mrb_state *mrb, mrb_value self)
 {
+  mrb_value repl = mrb_nil_value(), block;
+  mrb_get_args(mrb, "|S!&", &repl, &block);
   const unsigned char *p = (const unsigned char *)RSTRING_PTR(self);
   const unsigned char *e = p + RSTRING_LEN(self);
+  mrb_value out = mrb_str_new_capa(mrb, RSTRING_LEN(self));
   while (p < e) {
     uint32_t cp;
     int len = utf8_decode(p, e, &cp);
-    if (len == 0) return mrb_false_value();
-    p += len;
+    if (len > 0) {
+      mrb_str_cat(mrb, out, (const char *)p, len);
+      p += len;
+      continue;
+    }
+    const unsigned char *bad = p++;
+    while (p < e && !utf8_decode(p, e, &cp) && (*p & 0xc0) == 0x80) p++; /* one bad sequence */
+    if (!mrb_nil_p(block)) {
+      mrb_value r = mrb_yield(mrb, block, mrb_str_new(mrb, (const char *)bad, p - bad));
+      mrb_str_cat_str(mrb, out, mrb_obj_as_string(mrb, r));
+    }
+    else if (!mrb_nil_p(repl)) mrb_str_cat_str(mrb, out, repl);
+    else mrb_str_cat_lit(mrb, out, "\xEF\xBF\xBD");
   }
-  return mrb_true_value();
+  return out;
 }
 
 void
@@ -265,6 +280,6 @@ kobako_lang_string_init(mrb_state *mrb)
   mrb_define_method(mrb, s, "capitalize!", str_capitalize_bang, MRB_ARGS_OPT(1));
   mrb_define_method(mrb, s, "swapcase!", str_swapcase_bang, MRB_ARGS_OPT(1));
   mrb_define_method(mrb, s, "inspect", str_inspect, MRB_ARGS_NONE());
+  mrb_define_method(mrb, s, "scrub", str_scrub, MRB_ARGS_OPT(1) | MRB_ARGS_BLOCK());
   mrb_define_method(mrb, s, "ascii_only?", str_ascii_only_p, MRB_ARGS_NONE());
-  mrb_define_method(mrb, s, "valid_encoding?", str_valid_encoding_p, MRB_ARGS_NONE());
 }

@@ -57,7 +57,7 @@ def runs(single: dict[int, int]) -> list[tuple[int, int, int, int]]:
         rest = [k for k in keys[i:] if k not in consumed]
         keys = keys[:i] + rest
     out.sort()
-    for (s1, n1, st1, _), (s2, _, _, _) in zip(out, out[1:]):
+    for (s1, n1, st1, _), (s2, _, _, _) in zip(out, out[1:], strict=False):
         assert s1 + (n1 - 1) * st1 < s2, "overlapping runs"
     return out
 
