@@ -50,5 +50,6 @@ MRuby::CrossBuild.new('wasi') do |conf|
   conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako-compat"
   conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako-regexp"
   conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako-json"
+  conf.gem "#{GUEST_DIR}/mrbgems/mruby-kobako-lang"
 
 end

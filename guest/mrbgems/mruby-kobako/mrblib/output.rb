@@ -53,7 +53,6 @@ module Kobako
         seen.push(obj)
         obj.each { |e| __puts_one(e, seen) }
         seen.pop
-        write("\n") if obj.empty? && seen.empty?
       else
         s = obj.nil? ? "" : obj.to_s
         s = obj.inspect unless s.is_a?(String)
