@@ -173,11 +173,8 @@ def sandbox() -> Sandbox:
     return Sandbox(timeout=5.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Exception#cause defaults to $!, which the guest sets only once the $! work lands",
-)
 def test_cause_is_the_exception_being_handled(sandbox: Sandbox) -> None:
+    """An exception raised inside a rescue clause gets the handled one as its cause."""
     script = 'begin; begin; raise "in"; rescue; raise "out"; end; rescue => e; e.cause&.message end'
     assert sandbox.run(script).value == "in"
 
