@@ -179,9 +179,34 @@ ERRORS = [
     "2.5.round(half: :odd)",
 ]
 
+# The fidelity-suite fixes (binary search, <=>-keyed extremes, coercion and frozen
+# messages, KeyError details, Rational rounding, Time parts, Float(exception:)).
+FIXES = [
+    "[(1..100).bsearch { |x| x * x >= 2000 }, (0...10).bsearch { |x| x >= 10 }, (1..9).bsearch { |x| 5 <=> x }]",
+    "[(1.0..2.0).bsearch { |x| x > 1 }, (0.0..100.0).bsearch { |x| x * x >= 2 }, (-5.0...5).bsearch { |x| x >= -1.5 }]",
+    "[%w[a bb cc d].max_by { |w| [w.size, w] }, %w[a bb cc d].min_by { |w| [-w.size, w] }, [3, 1, 2].max_by(2) { |x| x }]",
+    "{ 3 => 2, 6 => 2, 4 => 1 }.max_by { |len, c| [c, len] }",
+    '[1 + "a"]',
+    "[2.5 * nil]",
+    "[1 - [1]]",
+    '"x".freeze << "y"',
+    "[1, 2].freeze << 3",
+    "begin; { a: 1 }.fetch(:b); rescue KeyError => e; [e.message, e.key, e.receiver]; end",
+    'e = KeyError.new("m", receiver: [1], key: 0); [e.key, e.receiver, e.message]',
+    "KeyError.new('m').key",
+    "[(1r / 3).round(3), Rational(-7, 2).round, Rational(7, 2).floor, Rational(7, 2).ceil(1), Rational(-7, 2).truncate, Rational(1234, 7).round(-2)]",
+    "[1.5.rationalize(Rational(1, 100)), 0.333.rationalize, 3.14159.rationalize(Rational(1, 100)), -0.75.rationalize]",
+    'Time.gm(2022, "jan", 31, "10", "20", "30").to_a.first(6)',
+    'Time.utc(2020, "Dec", "3").yday',
+    '["1.5", "abc", "", nil].map { |v| Float(v, exception: false) } + [Integer("zz", exception: false)]',
+    "[955.chr(Encoding::UTF_8), 65.chr(Encoding::BINARY)]",
+    "class Foo; def initialize; end; def bar; end; end; [Foo.method_defined?(:initialize), Foo.method_defined?(:bar)]",
+    "[Random.new(3).rand(1..6).between?(1, 6), Random.new(3).rand(2.5) < 2.5, rand(1..1), rand(1.5)]",
+]
+
 
 @pytest.mark.parametrize(
-    "script", FLOATS + FORMATS + NUMBERS + ENUMS + HASHES + OBJECTS + TIMES + ERRORS
+    "script", FLOATS + FORMATS + NUMBERS + ENUMS + HASHES + OBJECTS + TIMES + ERRORS + FIXES
 )
 def test_same_as_cruby(script: str) -> None:
     assert run_guest(script) == run_cruby(script)

@@ -236,3 +236,47 @@ class Range
     to_a.max(n, &block)
   end
 end
+
+# max_by/min_by/minmax_by compare keys with <=>, as CRuby, so Array keys work.
+module Enumerable
+  def max_by(n = nil, &block)
+    return to_enum(:max_by, n) unless block
+    return sort_by(&block).reverse.first(n) if n
+    Kobako::Compat.extreme_by(self, 1, &block)
+  end
+
+  def min_by(n = nil, &block)
+    return to_enum(:min_by, n) unless block
+    return sort_by(&block).first(n) if n
+    Kobako::Compat.extreme_by(self, -1, &block)
+  end
+
+  def minmax_by(&block)
+    return to_enum(:minmax_by) unless block
+    [min_by(&block), max_by(&block)]
+  end
+end
+
+module Kobako
+  module Compat
+    # the first element whose key compares as sign (1: largest, -1: smallest)
+    def self.extreme_by(enum, sign)
+      best = nil
+      best_key = nil
+      seen = false
+      enum.each do |*x|
+        x = x.size == 1 ? x[0] : x
+        k = yield(x)
+        if seen
+          c = k <=> best_key
+          raise ArgumentError, "comparison of #{k.class} with #{best_key.class} failed" if c.nil?
+          next unless c * sign > 0
+        end
+        seen = true
+        best = x
+        best_key = k
+      end
+      best
+    end
+  end
+end

@@ -10,6 +10,26 @@ class Exception
   end
 end
 
+
+# KeyError#key and #receiver: set by Hash#fetch and KeyError.new(msg, receiver:, key:).
+class KeyError
+  def initialize(msg = nil, **opts)
+    super(*(msg.nil? ? [] : [msg]))
+    @receiver = opts[:receiver] if opts.key?(:receiver)
+    @key = opts[:key] if opts.key?(:key)
+  end
+
+  def key
+    raise ArgumentError, "no key is available" unless instance_variable_defined?(:@key)
+    @key
+  end
+
+  def receiver
+    raise ArgumentError, "no receiver is available" unless instance_variable_defined?(:@receiver)
+    @receiver
+  end
+end
+
 class Hash
   def fetch(key, *rest, &block)
     if rest.size > 1
@@ -18,6 +38,6 @@ class Hash
     return self[key] if key?(key)
     return block.call(key) if block
     return rest[0] unless rest.empty?
-    raise KeyError, "key not found: #{key.inspect}"
+    raise KeyError.new("key not found: #{key.inspect}", receiver: self, key: key)
   end
 end

@@ -180,3 +180,54 @@ class Set
     super
   end
 end
+
+class Range
+  # Binary search over an Integer range: find-minimum (true/false/nil) and
+  # find-any (numeric: 0 found, positive searches right, negative left) modes.
+  def bsearch
+    return to_enum(:bsearch) unless block_given?
+    lo = self.begin
+    hi = self.end
+    bad = [lo, hi].find { |v| !v.is_a?(Integer) && !v.is_a?(Float) }
+    raise TypeError, "can't do binary search for #{bad.class}" if bad
+    # Floats are searched by their bit patterns, ordered as integers, as CRuby does
+    float = lo.is_a?(Float) || hi.is_a?(Float)
+    if float
+      lo = Kobako::Compat.float_ord(lo.to_f)
+      hi = Kobako::Compat.float_ord(hi.to_f)
+    end
+    hi -= 1 if exclude_end?
+    found = nil
+    while lo <= hi
+      mid = lo + (hi - lo).div(2)
+      x = float ? Kobako::Compat.ord_float(mid) : mid
+      r = yield(x)
+      case r
+      when true then found = x; hi = mid - 1
+      when false, nil then lo = mid + 1
+      when Numeric
+        return x if r == 0
+        r > 0 ? lo = mid + 1 : hi = mid - 1
+      else
+        raise TypeError, "wrong argument type #{r.class} (must be numeric, true, false or nil)"
+      end
+    end
+    found
+  end
+end
+
+module Kobako
+  module Compat
+    MASK63 = 0x7fff_ffff_ffff_ffff
+
+    # a Float's position in the total order of Floats, as an Integer
+    def self.float_ord(x)
+      i = [x].pack("G").unpack1("q>")
+      i < 0 ? -(i & MASK63) : i
+    end
+
+    def self.ord_float(i)
+      [i >= 0 ? i : (-i) | (-MASK63 - 1)].pack("q>").unpack1("G")
+    end
+  end
+end

@@ -69,3 +69,28 @@ module Kobako
     end
   end
 end
+
+# Float() and Integer() with exception: false, which return nil instead of raising.
+module Kernel
+  alias __kobako_Float Float
+  alias __kobako_Integer Integer
+
+  def Float(value, exception: true)
+    return __kobako_Float(value) if exception
+    begin
+      __kobako_Float(value)
+    rescue ArgumentError, TypeError
+      nil
+    end
+  end
+
+  def Integer(value, *base, exception: true)
+    return __kobako_Integer(value, *base) if exception
+    begin
+      __kobako_Integer(value, *base)
+    rescue ArgumentError, TypeError
+      nil
+    end
+  end
+  private :Float, :Integer
+end

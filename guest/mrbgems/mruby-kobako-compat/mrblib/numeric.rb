@@ -233,3 +233,179 @@ module Kobako
     end
   end
 end
+
+# CRuby's TypeError for arithmetic with a non-numeric operand ("String can't be
+# coerced into Integer"); mruby says "String cannot be converted to Float". The VM's
+# fast paths (Integer/Float with Integer/Float) never reach these wrappers.
+module Kobako
+  module Compat
+    def self.check_coercible(other, klass)
+      return if other.is_a?(Numeric) || other.respond_to?(:coerce)
+      name = other.nil? || other == true || other == false ? other.inspect : other.class.to_s
+      raise TypeError, "#{name} can't be coerced into #{klass}"
+    end
+  end
+end
+
+class Integer
+  alias __kobako_add +
+  alias __kobako_sub -
+  alias __kobako_mul *
+  alias __kobako_div /
+
+  def +(other)
+    Kobako::Compat.check_coercible(other, Integer)
+    __kobako_add(other)
+  end
+
+  def -(other)
+    Kobako::Compat.check_coercible(other, Integer)
+    __kobako_sub(other)
+  end
+
+  def *(other)
+    Kobako::Compat.check_coercible(other, Integer)
+    __kobako_mul(other)
+  end
+
+  def /(other)
+    Kobako::Compat.check_coercible(other, Integer)
+    __kobako_div(other)
+  end
+end
+
+class Float
+  alias __kobako_add +
+  alias __kobako_sub -
+  alias __kobako_mul *
+  alias __kobako_div /
+
+  def +(other)
+    Kobako::Compat.check_coercible(other, Float)
+    __kobako_add(other)
+  end
+
+  def -(other)
+    Kobako::Compat.check_coercible(other, Float)
+    __kobako_sub(other)
+  end
+
+  def *(other)
+    Kobako::Compat.check_coercible(other, Float)
+    __kobako_mul(other)
+  end
+
+  def /(other)
+    Kobako::Compat.check_coercible(other, Float)
+    __kobako_div(other)
+  end
+end
+
+# Rational#floor/ceil/round/truncate with CRuby's optional digits: a Rational for
+# digits > 0, an Integer otherwise.
+class Rational
+  def floor(digits = 0) = __kobako_round_to(digits) { |n, d| n.div(d) }
+  def ceil(digits = 0) = __kobako_round_to(digits) { |n, d| -(-n).div(d) }
+  def truncate(digits = 0) = __kobako_round_to(digits) { |n, d| n < 0 ? -(-n).div(d) : n.div(d) }
+
+  # half away from zero, as CRuby's default round
+  def round(digits = 0, half: :up)
+    __kobako_round_to(digits) do |n, d|
+      q = (n.abs * 2 + d).div(d * 2)
+      q -= 1 if half == :down && (n.abs * 2 + d) % (d * 2) == 0
+      if half == :even && (n.abs * 2 + d) % (d * 2) == 0 && q.odd?
+        q -= 1
+      end
+      n < 0 ? -q : q
+    end
+  end
+
+  private
+
+  def __kobako_round_to(digits)
+    raise TypeError, "not an integer" unless digits.is_a?(Integer)
+    return yield(numerator, denominator) if digits == 0
+    scale = 10**digits.abs
+    return Rational(yield(numerator * scale, denominator), scale) if digits > 0
+    yield(numerator, denominator * scale) * scale
+  end
+end
+
+class Float
+  # The simplest rational within eps of self, or within the float's own precision.
+  def rationalize(eps = nil)
+    return -(-self).rationalize(eps) if self < 0
+    if eps.nil?
+      m, e = Math.frexp(self)
+      f = (m * (2**53)).to_i
+      n = e - 53
+      return Rational(f * 2**n, 1) if n >= 0
+      a = Rational(2 * f - 1, 2**(1 - n))
+      b = Rational(2 * f + 1, 2**(1 - n))
+    else
+      e = eps.abs.to_r
+      a = to_r - e
+      b = to_r + e
+    end
+    return to_r if a == b
+    Kobako::Compat.simplest_rational(a, b)
+  end
+end
+
+module Kobako
+  module Compat
+    # The simplest rational in [a, b] by continued fractions (0 <= a < b).
+    def self.simplest_rational(a, b)
+      p0, p1, q0, q1 = 0, 1, 1, 0
+      loop do
+        c = a.ceil
+        break Rational(c * p1 + p0, c * q1 + q0) if c < b
+        k = c - 1
+        p0, p1 = p1, k * p1 + p0
+        q0, q1 = q1, k * q1 + q0
+        a, b = 1 / (b - k), 1 / (a - k)
+      end
+    end
+  end
+end
+
+# Random#rand and Kernel#rand with a Range or Float bound, as CRuby; the draws come from
+# mruby's generator, not CRuby's MT19937.
+module Kobako
+  module Compat
+    def self.rand_in(bound, &draw)
+      case bound
+      when Range
+        lo = bound.begin
+        hi = bound.end
+        if lo.is_a?(Float) || hi.is_a?(Float)
+          lo + draw.call(0) * (hi - lo)
+        else
+          span = hi - lo + (bound.exclude_end? ? 0 : 1)
+          return nil if span <= 0
+          lo + draw.call(span)
+        end
+      when Float then draw.call(0) * bound
+      else draw.call(bound)
+      end
+    end
+  end
+end
+
+class Random
+  alias __kobako_rand rand
+  def rand(bound = nil)
+    return __kobako_rand if bound.nil?
+    Kobako::Compat.rand_in(bound) { |n| n == 0 ? __kobako_rand : __kobako_rand(n) }
+  end
+end
+
+module Kernel
+  alias __kobako_rand rand
+  def rand(bound = nil)
+    bound = bound.to_i if bound.is_a?(Float) # Kernel#rand truncates, Random#rand does not
+    return __kobako_rand if bound.nil? || bound == 0
+    Kobako::Compat.rand_in(bound) { |n| n == 0 ? __kobako_rand : __kobako_rand(n) }
+  end
+  private :rand
+end

@@ -189,3 +189,30 @@ class Time
     end
   end
 end
+
+# Time.gm/utc/local/mktime accept CRuby's month names ("jan") and String parts ("10").
+class Time
+  class << self
+    %i[gm utc local mktime].each do |name|
+      orig = :"__kobako_#{name}"
+      alias_method orig, name
+      define_method(name) do |*parts|
+        __send__(orig, *Kobako::Compat.time_parts(parts))
+      end
+    end
+  end
+end
+
+module Kobako
+  module Compat
+    MONTH_ABBRS = %w[jan feb mar apr may jun jul aug sep oct nov dec]
+
+    def self.time_parts(parts)
+      parts.each_with_index.map do |v, i|
+        next v unless v.is_a?(String)
+        month = i == 1 ? MONTH_ABBRS.index(v.downcase) : nil
+        month ? month + 1 : Integer(v, 10)
+      end
+    end
+  end
+end

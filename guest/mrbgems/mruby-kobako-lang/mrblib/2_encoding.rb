@@ -81,3 +81,9 @@ class String
   def -@ = frozen? ? self : dup.freeze
   alias dedup -@
 end
+
+class Integer
+  alias __kobako_chr chr
+  # chr(Encoding::UTF_8) as well as chr("UTF-8")
+  def chr(*enc) = __kobako_chr(*enc.map { |e| e.is_a?(Encoding) ? e.name : e })
+end

@@ -14,4 +14,9 @@ class Module
     __kobako_instance_methods(all) - KOBAKO_IMPLICITLY_PRIVATE
   end
 
+  alias __kobako_method_defined? method_defined?
+  def method_defined?(name, inherit = true)
+    !KOBAKO_IMPLICITLY_PRIVATE.include?(name.to_sym) && __kobako_method_defined?(name)
+  end
+
 end
