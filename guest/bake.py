@@ -253,7 +253,10 @@ def run_boot(
         func = exports[name]
         if not isinstance(func, wasmtime.Func):
             raise BakeError(f"export {name!r} is not a function")
-        func(store)
+        status = func(store)
+        # a boot that failed would be baked in, and every run would then trap
+        if name == boot_export and status != 0:
+            raise BakeError(f"{boot_export}() failed with status {status}")
     memory = exports[SYNTH + "memory"]
     assert isinstance(memory, wasmtime.Memory)
     values = {}
