@@ -18,6 +18,16 @@ RUBY = shutil.which("ruby")
 
 # Each script prints with `p`/`puts`; the guest must print exactly what CRuby prints.
 DIFFERENTIAL = {
+    "errinfo": r"""
+        x = (raise "boom" rescue $!.message); p x, $!
+        begin; raise "a"; rescue; p $!.message; end
+        p $!
+        n = 0
+        begin; n += 1; raise "r#{n}"; rescue; retry if n < 3; end
+        p n, $!
+        begin; raise "z"; rescue; end
+        begin; raise; rescue RuntimeError => e; p e.message; end
+    """,
     "defined_names": r"""
         x = 1
         @set = nil

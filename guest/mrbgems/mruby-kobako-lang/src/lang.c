@@ -41,7 +41,7 @@ lang_raise(mrb_state *mrb, mrb_value self)
   mrb->c->ci->mid = 0; /* keep this frame out of the backtrace, as mruby's own raise */
   if (argc == 0) {
     if (mrb_exception_p(current)) mrb_exc_raise(mrb, current);
-    exc = mrb_exc_new_lit(mrb, E_RUNTIME_ERROR, "unhandled exception");
+    exc = mrb_exc_new_lit(mrb, E_RUNTIME_ERROR, ""); /* CRuby: an empty message */
   }
   else if (argc == 1 && mrb_string_p(a[0])) {
     exc = mrb_exc_new_str(mrb, E_RUNTIME_ERROR, a[0]);
