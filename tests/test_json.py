@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import struct
-import subprocess
 
 import pytest
+from tests.cruby import cruby_stdout, needs_ruby
 
 from kobako_async import Sandbox, SandboxError
-
-RUBY = "/usr/bin/ruby"
-needs_ruby = pytest.mark.skipif(shutil.which(RUBY) is None, reason="Debian ruby not installed")
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +35,8 @@ def ruby_literal(text: str, chunk: int = 30_000) -> str:
     return " + ".join(parts) or '""'
 
 
-def cruby_stdout(script: str) -> str:
-    done = subprocess.run(
-        [RUBY, "-e", 'require "json"\n' + script], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+def cruby_json_stdout(script: str) -> str:
+    return cruby_stdout('require "json"\n' + script)
 
 
 # Scripts whose stdout must match CRuby's exactly. Floats here are ones mruby's
@@ -223,7 +215,7 @@ end
 @pytest.mark.parametrize("script", list(DIFFERENTIAL.values()), ids=list(DIFFERENTIAL))
 def test_output_matches_cruby(sandbox: Sandbox, script: str) -> None:
     """The guest prints exactly what CRuby 3.1 with json 2.6 prints."""
-    assert guest_stdout(sandbox, script) == cruby_stdout(script)
+    assert guest_stdout(sandbox, script) == cruby_json_stdout(script)
 
 
 @needs_ruby
@@ -232,7 +224,7 @@ def test_long_floats_match_cruby(sandbox: Sandbox) -> None:
     if sandbox.run("(0.1 + 0.2).to_s").value != "0.30000000000000004":
         pytest.skip("the guest's Float#to_s is not shortest round-trip yet (issue 7)")
     script = "puts JSON.generate([0.1 + 0.2, 1.0 / 3, 2.0 / 3 * 1e300, 5e-324])"
-    assert guest_stdout(sandbox, script) == cruby_stdout(script)
+    assert guest_stdout(sandbox, script) == cruby_json_stdout(script)
 
 
 def test_floats_are_written_with_float_to_s(sandbox: Sandbox) -> None:

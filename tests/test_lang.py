@@ -6,15 +6,11 @@ mruby-kobako-lang gem (exceptions, Unicode case mapping, String#inspect, Encodin
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
+from tests.cruby import cruby_stdout, needs_ruby
 
 import kobako_async
 from kobako_async import Sandbox
-
-RUBY = shutil.which("ruby")
 
 # Each script prints with `p`/`puts`; the guest must print exactly what CRuby prints.
 DIFFERENTIAL = {
@@ -144,23 +140,15 @@ def _guest(source: str) -> str:
     return execution.stdout
 
 
-def _cruby(source: str) -> str:
-    assert RUBY is not None
-    result = subprocess.run(
-        [RUBY, "--disable-gems", "-"], input=source, capture_output=True, text=True, check=True
-    )
-    return result.stdout
-
-
-@pytest.mark.skipif(RUBY is None, reason="CRuby (Debian's ruby) is the oracle")
+@needs_ruby
 @pytest.mark.parametrize("name", sorted(DIFFERENTIAL))
 def test_behaves_like_cruby(name: str) -> None:
     """Each script prints exactly what CRuby prints."""
     source = DIFFERENTIAL[name]
-    assert _guest(source) == _cruby(source)
+    assert _guest(source) == cruby_stdout(source)
 
 
-@pytest.mark.skipif(RUBY is None, reason="CRuby (Debian's ruby) is the oracle")
+@needs_ruby
 @pytest.mark.parametrize(
     "source",
     [
@@ -175,7 +163,7 @@ def test_behaves_like_cruby(name: str) -> None:
 )
 def test_frozen_string_literal_comment(source: str) -> None:
     """The magic comment freezes plain literals only when it comes before any code."""
-    assert _guest(source) == _cruby(source)
+    assert _guest(source) == cruby_stdout(source)
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
+from tests.cruby import cruby_stdout, needs_ruby
 
 import kobako_async
 from kobako_async import Sandbox
-
-RUBY = shutil.which("ruby")
 
 # Each script prints with `p`; the guest must print exactly what CRuby prints.
 DIFFERENTIAL = {
@@ -98,14 +94,12 @@ def _guest(source: str) -> str:
     return execution.stdout
 
 
-@pytest.mark.skipif(RUBY is None, reason="CRuby (Debian's ruby) is the oracle")
+@needs_ruby
 @pytest.mark.parametrize("name", sorted(DIFFERENTIAL))
 def test_behaves_like_cruby(name: str) -> None:
     """Each script prints exactly what CRuby prints."""
     source = DIFFERENTIAL[name]
-    assert RUBY is not None
-    cruby = subprocess.run([RUBY, "-e", source], capture_output=True, text=True, check=True)
-    assert _guest(source) == cruby.stdout
+    assert _guest(source) == cruby_stdout(source)
 
 
 @pytest.fixture(scope="module")
