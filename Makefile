@@ -24,7 +24,7 @@ conformance: $(WASM)
 	$(PY) -m tests.conformance.mruby_suite
 
 fuzz: $(WASM)
-	KOBAKO_FUZZ_EXAMPLES=20000 $(PY) -m pytest tests/adversarial/test_fuzz.py -p no:cacheprovider
+	KOBAKO_HYPOTHESIS_PROFILE=fuzz KOBAKO_FUZZ_EXAMPLES=20000 $(PY) -m pytest tests/adversarial/test_fuzz.py -p no:cacheprovider
 
 guest: $(WASM)
 

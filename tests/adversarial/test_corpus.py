@@ -785,7 +785,7 @@ def test_hostile_script(sandbox: Sandbox, case: Case, pristine_fingerprint: str)
 
 @pytest.mark.xfail(
     strict=True,
-    reason="guest bug: kobako_bind_path writes NULs into a shared copy of the path"
+    reason="guest bug, probably: kobako_bind_path writes NULs into a shared copy of the path"
     " (mrb_str_dup shares strings over 11 bytes), so proxy_new sees a path with NULs",
 )
 @pytest.mark.parametrize("path", ["A::Bcdefghij", "Shapes::Inst", "Abcdefghi::B"])

@@ -448,3 +448,13 @@ def test_every_method_rule(shapes_sandbox: Sandbox, rule: method_rules.Rule) -> 
 def test_sandbox_survives_the_fuzzing(sandbox: Sandbox) -> None:
     """After the fuzz tests above, the shared Sandbox still runs scripts and Services."""
     assert_exact(sandbox.run("[1 + 1, Svc.echo(:ok)]").value, [2, [[Symbol("ok")], {}]])
+
+
+def test_hypothesis_profile_reproduces() -> None:
+    """Without KOBAKO_HYPOTHESIS_PROFILE the fuzz tests are derandomized and print the
+    blob that replays a failure; with ``fuzz`` (make fuzz) they search at random."""
+    profile = os.environ.get("KOBAKO_HYPOTHESIS_PROFILE", "ci")
+    assert FUZZ_SETTINGS.derandomize is (profile == "ci")
+    assert FUZZ_SETTINGS.print_blob is True
+    assert settings.get_profile("ci").derandomize is True
+    assert settings.get_profile("fuzz").derandomize is False
