@@ -116,6 +116,11 @@ def forged(klass: str) -> Raises:
 
 
 TOO_LONG = ruby_error("ArgumentError", "string too long")
+DEPTH_SCRIPT = (
+    "a = 1; {n}.times {{ a = [a] }}; r = Svc.echo(a); d = 0\n"
+    "while Array === r; r = r[0]; d += 1; end; d"
+)
+"""Nest ``n`` arrays, echo them through the host, count the levels that come back."""
 
 
 CASES = [
@@ -653,6 +658,22 @@ CASES = [
     Case("eval-deep-brackets", 'eval("[" * 10000 + "]" * 10000)', ruby_error("SyntaxError")),
     Case("instance-eval-string", 'Object.new.instance_eval("self.class.name")', Value("Object")),
     Case("binding-eval", 'x = 1; binding.eval("x + 1")', Value(2)),
+    # ---- nesting across a Service reply (echo adds two levels: [[args], kwargs]) ----
+    Case("reply-127-levels", DEPTH_SCRIPT.format(n=125), Value(127), calls=1),
+    Case(
+        "reply-128-levels",
+        DEPTH_SCRIPT.format(n=126),
+        Value(128),
+        calls=1,
+        bug="the host sends a 128-level reply (its limit) that the guest's decoder refuses:"
+        " RuntimeError 'malformed service reply'",
+    ),
+    Case(
+        "reply-129-levels",
+        DEPTH_SCRIPT.format(n=127),
+        raises(ServiceError, klass="ValueError", match="nested deeper than 128 levels"),
+        calls=1,
+    ),
     # ---- Fibers ----
     Case("fiber-yield-at-root", "Fiber.yield", ruby_error("FiberError")),
     Case(
