@@ -7,6 +7,7 @@ run or harms the host. Cases marked xfail are bugs: the reason names what happen
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,9 @@ from kobako_async import (
 from .pristine import fingerprint, fingerprint_difference
 
 MiB = 1 << 20
-TIMEOUT_S = 1.0
+TIME_SCALE = float(os.environ.get("KOBAKO_TEST_TIME_SCALE", "1"))
+"""Stretches the timeouts when the code runs slower on purpose (make mutation sets 10)."""
+TIMEOUT_S = 1.0 * TIME_SCALE
 """The Sandbox's timeout; cases expected to time out run with TIMED_OUT_S instead."""
 TIMED_OUT_S = 0.3
 MAX_SERVICE_CALLS = 1000

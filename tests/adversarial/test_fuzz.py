@@ -35,8 +35,10 @@ from .method_rules import RAN, REFUSED_EVERYWHERE, RULES, SHAPES, verdict
 
 EXAMPLES = int(os.environ.get("KOBAKO_FUZZ_EXAMPLES", "300"))
 """Examples per fuzz test (there are four)."""
-RUN_TIMEOUT_S = 0.5
-HANG_SLACK_S = 2.0
+TIME_SCALE = float(os.environ.get("KOBAKO_TEST_TIME_SCALE", "1"))
+"""Stretches the timeouts when the code runs slower on purpose (make mutation sets 10)."""
+RUN_TIMEOUT_S = 0.5 * TIME_SCALE
+HANG_SLACK_S = 2.0 * TIME_SCALE
 """How far past its timeout a run may end before it counts as a hang (a loaded CI
 machine overshoots the epoch ticks; a real hang overshoots without bound)."""
 
