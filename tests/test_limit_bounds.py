@@ -71,3 +71,8 @@ def test_override_without_changes_is_the_same_limits() -> None:
     assert limits.override(timeout=KEEP, fuel=KEEP) is limits
     changed = limits.override(timeout=KEEP, fuel=20)
     assert (changed.fuel, limits.fuel, changed.timeout) == (20, 10, limits.timeout)
+
+
+def test_keep_shows_its_name() -> None:
+    """KEEP, the default of every per-run override, reads as KEEP in signatures."""
+    assert repr(KEEP) == "KEEP"
