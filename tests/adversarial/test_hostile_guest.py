@@ -1,0 +1,161 @@
+"""A hostile guest module: the host imports check every pointer the guest hands them.
+
+The real guest always passes pointers inside its memory, so a missing bounds check in
+``_HostCalls`` would go unseen by every script. This module (WebAssembly text, built
+here) calls the imports with pointers the test chooses: the host must refuse each one
+outside linear memory with a trap or WASI's EFAULT, never read or write past it.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from kobako_async import KobakoError
+from kobako_async._guest import ABI_VERSION, WASI_EFAULT, GuestRunner, GuestTrap
+
+PAGE = 65536
+OUT = 0x100
+"""Where the module writes what it reports: the import's result, then 8 bytes at 0x300."""
+
+# run(ptr, len): request = op byte + four u32 (a, b, c, d).
+#   op 1: clock_time_get(0, 0, a)             -> errno (u32) + memory[0x300..0x308]
+#   op 2: dispatch(a, b, c, d)                -> result (i64) + memory[0x300..0x308]
+#   op 3: take_reply(a)                       -> 0 (u32) + memory[0x300..0x308]
+HOSTILE_WAT = f"""
+(module
+  (import "kobako" "dispatch" (func $dispatch (param i32 i32 i32 i32) (result i64)))
+  (import "kobako" "take_reply" (func $take (param i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get"
+    (func $clock (param i32 i64 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "kobako_abi_version") (result i32) (i32.const {ABI_VERSION}))
+  (func (export "kobako_inbox") (result i64) (i64.const {(0x200 << 32) | 0x100}))
+  (func (export "kobako_alloc") (param i32) (result i32) (i32.const 0))
+  (func $arg (param $p i32) (param $i i32) (result i32)
+    (i32.load (i32.add (i32.add (local.get $p) (i32.const 1))
+                       (i32.mul (local.get $i) (i32.const 4)))))
+  (func (export "kobako_run") (param $p i32) (param $n i32) (result i64)
+    (local $op i32)
+    (local.set $op (i32.load8_u (local.get $p)))
+    (if (i32.eq (local.get $op) (i32.const 1))
+      (then (i64.store (i32.const {OUT})
+        (i64.extend_i32_u (call $clock (i32.const 0) (i64.const 0)
+                                       (call $arg (local.get $p) (i32.const 0)))))))
+    (if (i32.eq (local.get $op) (i32.const 2))
+      (then (i64.store (i32.const {OUT})
+        (call $dispatch (call $arg (local.get $p) (i32.const 0))
+                        (call $arg (local.get $p) (i32.const 1))
+                        (call $arg (local.get $p) (i32.const 2))
+                        (call $arg (local.get $p) (i32.const 3))))))
+    (if (i32.eq (local.get $op) (i32.const 3))
+      (then (call $take (call $arg (local.get $p) (i32.const 0)))
+            (i64.store (i32.const {OUT}) (i64.const 0))))
+    (i64.store (i32.const {OUT + 8}) (i64.load (i32.const 0x300)))
+    (i64.const {(OUT << 32) | 16}))
+)
+"""
+EMPTY_DISPATCH_REPLY = b"\x92\x00\xc0"
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> GuestRunner:
+    root = tmp_path_factory.mktemp("hostile")
+    path = root / "hostile.wasm"
+    path.write_bytes(wasmtime.wat2wasm(HOSTILE_WAT))
+    return GuestRunner(wasm_path=path, cache_dir=root)
+
+
+def _request(op: int, *args: int) -> bytes:
+    return bytes([op]) + struct.pack("<4I", *(list(args) + [0] * (4 - len(args))))
+
+
+def _run(runner: GuestRunner, op: int, *args: int, calls: list[bytes] | None = None) -> bytes:
+    def dispatch(call: bytes) -> bytes:
+        if calls is not None:
+            calls.append(call)
+        return EMPTY_DISPATCH_REPLY * (1 + len(call) // 2)
+
+    return runner.run(_request(op, *args), 1.0, dispatch, clock_ns=0x0102030405060708).payload
+
+
+@pytest.mark.parametrize("ptr", [0x300, PAGE - 8])
+def test_clock_inside_memory_is_written(runner: GuestRunner, ptr: int) -> None:
+    """clock_time_get writes the run's instant (8 bytes, little-endian) where asked."""
+    payload = _run(runner, 1, ptr)
+    assert struct.unpack("<Q", payload[:8])[0] == 0
+    if ptr == 0x300:
+        assert payload[8:] == (0x0102030405060708).to_bytes(8, "little")
+
+
+@pytest.mark.parametrize("ptr", [PAGE - 7, PAGE, 0xFFFFFFF8, 0xFFFFFFFF])
+def test_clock_outside_memory_is_efault(runner: GuestRunner, ptr: int) -> None:
+    """A clock pointer whose 8 bytes do not fit in memory gets EFAULT, nothing written."""
+    payload = _run(runner, 1, ptr)
+    assert struct.unpack("<Q", payload[:8])[0] == WASI_EFAULT
+    assert payload[8:] == bytes(8)
+
+
+def test_dispatch_inside_memory_reaches_the_host(runner: GuestRunner) -> None:
+    """An in-bounds call is handed to dispatch as the guest's bytes; a reply that fits
+    is written to the guest's buffer and its length returned."""
+    calls: list[bytes] = []
+    payload = _run(runner, 2, 0x201, 4, 0x300, 16, calls=calls)
+    assert calls == [_request(2, 0x201, 4, 0x300, 16)[1:5]]
+    assert struct.unpack("<q", payload[:8])[0] == len(EMPTY_DISPATCH_REPLY) * 3
+    assert payload[8:] == (EMPTY_DISPATCH_REPLY * 3)[:8]
+
+
+@pytest.mark.parametrize(
+    ("call_ptr", "call_len", "out_ptr", "out_cap"),
+    [
+        (PAGE - 2, 3, 0x300, 8),
+        (0xFFFFFFFF, 2, 0x300, 8),
+        (0x200, 0xFFFFFFFF, 0x300, 8),
+        (0x200, 4, PAGE - 4, 5),
+        (0x200, 4, 0xFFFFFFF0, 0x20),
+        (0x200, 4, 0x300, 0xFFFFFFFF),
+    ],
+    ids=["call-past-end", "call-wraps", "call-len-huge", "out-past-end", "out-wraps", "cap-huge"],
+)
+def test_dispatch_outside_memory_traps(
+    runner: GuestRunner, call_ptr: int, call_len: int, out_ptr: int, out_cap: int
+) -> None:
+    """A call or reply buffer reaching past memory stops the run before dispatch runs."""
+    calls: list[bytes] = []
+    with pytest.raises(GuestTrap, match="guest passed a service call outside its memory"):
+        _run(runner, 2, call_ptr, call_len, out_ptr, out_cap, calls=calls)
+    assert calls == []
+
+
+def test_take_reply_without_a_pending_reply_traps(runner: GuestRunner) -> None:
+    """take_reply with no reply waiting stops the run."""
+    with pytest.raises(GuestTrap, match="guest took a service reply it was not given"):
+        _run(runner, 3, 0x300)
+
+
+def test_runner_still_works_after_the_traps(runner: GuestRunner) -> None:
+    """The traps above leave the runner serving the next run."""
+    assert struct.unpack("<Q", _run(runner, 1, 0x300)[:8])[0] == 0
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        '(import "env" "open" (func (param i32) (result i32)))',
+        '(import "wasi_snapshot_preview1" "mem" (memory 1))',
+        '(import "kobako_extra" "dispatch" (func))',
+    ],
+    ids=["foreign-module", "wasi-memory", "lookalike-module"],
+)
+def test_imports_beyond_the_stubs_are_refused(tmp_path: Path, imports: str) -> None:
+    """A module importing anything but WASI functions and kobako's calls is refused
+    when it loads, naming the import."""
+    wat = HOSTILE_WAT.replace("(module\n", f"(module\n  {imports}\n", 1)
+    path = tmp_path / "extra.wasm"
+    path.write_bytes(wasmtime.wat2wasm(wat))
+    with pytest.raises((RuntimeError, KobakoError), match="which kobako does not provide"):
+        GuestRunner(wasm_path=path, cache_dir=tmp_path)
