@@ -22,7 +22,7 @@ OUT = 0x100
 """Where the module writes what it reports: the import's result, then 8 bytes at 0x300."""
 
 # run(ptr, len): request = op byte + four u32 (a, b, c, d).
-#   op 1: clock_time_get(0, 0, a)             -> errno (u32) + memory[0x300..0x308]
+#   op 1: clock_time_get(b, 0, a)             -> errno (u32) + memory[0x300..0x308]
 #   op 2: dispatch(a, b, c, d)                -> result (i64) + memory[0x300..0x308]
 #   op 3: take_reply(a)                       -> 0 (u32) + memory[0x300..0x308]
 HOSTILE_WAT = f"""
@@ -43,7 +43,7 @@ HOSTILE_WAT = f"""
     (local.set $op (i32.load8_u (local.get $p)))
     (if (i32.eq (local.get $op) (i32.const 1))
       (then (i64.store (i32.const {OUT})
-        (i64.extend_i32_u (call $clock (i32.const 0) (i64.const 0)
+        (i64.extend_i32_u (call $clock (call $arg (local.get $p) (i32.const 1)) (i64.const 0)
                                        (call $arg (local.get $p) (i32.const 0)))))))
     (if (i32.eq (local.get $op) (i32.const 2))
       (then (i64.store (i32.const {OUT})
@@ -73,13 +73,19 @@ def _request(op: int, *args: int) -> bytes:
     return bytes([op]) + struct.pack("<4I", *(list(args) + [0] * (4 - len(args))))
 
 
-def _run(runner: GuestRunner, op: int, *args: int, calls: list[bytes] | None = None) -> bytes:
+def _run(
+    runner: GuestRunner,
+    op: int,
+    *args: int,
+    calls: list[bytes] | None = None,
+    clock_ns: int | None = 0x0102030405060708,
+) -> bytes:
     def dispatch(call: bytes) -> bytes:
         if calls is not None:
             calls.append(call)
         return EMPTY_DISPATCH_REPLY * (1 + len(call) // 2)
 
-    return runner.run(_request(op, *args), 1.0, dispatch, clock_ns=0x0102030405060708).payload
+    return runner.run(_request(op, *args), 1.0, dispatch, clock_ns=clock_ns).payload
 
 
 @pytest.mark.parametrize("ptr", [0x300, PAGE - 8])
@@ -97,6 +103,18 @@ def test_clock_outside_memory_is_efault(runner: GuestRunner, ptr: int) -> None:
     payload = _run(runner, 1, ptr)
     assert struct.unpack("<Q", payload[:8])[0] == WASI_EFAULT
     assert payload[8:] == bytes(8)
+
+
+@pytest.mark.parametrize(
+    "clock_id", [0, 1, 2, 3], ids=["realtime", "monotonic", "process", "thread"]
+)
+def test_hermetic_clock_is_fixed_for_every_clock_id(runner: GuestRunner, clock_id: int) -> None:
+    """A run's fixed instant answers every clock the guest may ask for, the monotonic
+    one included; only a permissive run (clock_ns None) reads the host's clocks."""
+    payload = _run(runner, 1, 0x300, clock_id, clock_ns=42)
+    assert payload == bytes(8) + (42).to_bytes(8, "little")
+    real = struct.unpack("<Q", _run(runner, 1, 0x300, clock_id, clock_ns=None)[8:])[0]
+    assert real != 42 and real > 0
 
 
 def test_dispatch_inside_memory_reaches_the_host(runner: GuestRunner) -> None:
