@@ -21,10 +21,12 @@ PAGE = 65536
 OUT = 0x100
 """Where the module writes what it reports: the import's result, then 8 bytes at 0x300."""
 
-# run(ptr, len): request = op byte + four u32 (a, b, c, d).
+# run(ptr, len): request = op byte + five u32 (a, b, c, d, e).
 #   op 1: clock_time_get(b, 0, a)             -> errno (u32) + memory[0x300..0x308]
 #   op 2: dispatch(a, b, c, d)                -> result (i64) + memory[0x300..0x308]
 #   op 3: take_reply(a)                       -> 0 (u32) + memory[0x300..0x308]
+#   op 4: dispatch(a, b, c, d), take_reply(e) -> dispatch's result + memory[0x300..0x308]
+#   op 5: like 4, then take_reply(e) again
 HOSTILE_WAT = f"""
 (module
   (import "kobako" "dispatch" (func $dispatch (param i32 i32 i32 i32) (result i64)))
@@ -51,6 +53,15 @@ HOSTILE_WAT = f"""
                         (call $arg (local.get $p) (i32.const 1))
                         (call $arg (local.get $p) (i32.const 2))
                         (call $arg (local.get $p) (i32.const 3))))))
+    (if (i32.ge_u (local.get $op) (i32.const 4))
+      (then (i64.store (i32.const {OUT})
+              (call $dispatch (call $arg (local.get $p) (i32.const 0))
+                              (call $arg (local.get $p) (i32.const 1))
+                              (call $arg (local.get $p) (i32.const 2))
+                              (call $arg (local.get $p) (i32.const 3))))
+            (call $take (call $arg (local.get $p) (i32.const 4)))))
+    (if (i32.eq (local.get $op) (i32.const 5))
+      (then (call $take (call $arg (local.get $p) (i32.const 4)))))
     (if (i32.eq (local.get $op) (i32.const 3))
       (then (call $take (call $arg (local.get $p) (i32.const 0)))
             (i64.store (i32.const {OUT}) (i64.const 0))))
@@ -59,6 +70,9 @@ HOSTILE_WAT = f"""
 )
 """
 EMPTY_DISPATCH_REPLY = b"\x92\x00\xc0"
+NOT_GIVEN = r"Caused by:\n    guest took a service reply it was not given\n\Z"
+OUTSIDE = r"Caused by:\n    guest passed a service call outside its memory\n\Z"
+"""The whole trap reasons (wasmtime puts the host's message last)."""
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +84,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> GuestRunner:
 
 
 def _request(op: int, *args: int) -> bytes:
-    return bytes([op]) + struct.pack("<4I", *(list(args) + [0] * (4 - len(args))))
+    return bytes([op]) + struct.pack("<5I", *(list(args) + [0] * (5 - len(args))))
 
 
 def _run(
@@ -117,6 +131,16 @@ def test_hermetic_clock_is_fixed_for_every_clock_id(runner: GuestRunner, clock_i
     assert real != 42 and real > 0
 
 
+@pytest.mark.parametrize(
+    ("clock_id", "wall"), [(0, True), (1, False)], ids=["realtime", "monotonic"]
+)
+def test_permissive_clock_kinds(runner: GuestRunner, clock_id: int, wall: bool) -> None:
+    """With no fixed instant, clock 0 is the wall clock (after 2020) and clock 1 the
+    host's monotonic clock (time since boot, far below it)."""
+    now = struct.unpack("<Q", _run(runner, 1, 0x300, clock_id, clock_ns=None)[8:])[0]
+    assert (now > 1_577_836_800 * 10**9) is wall
+
+
 def test_dispatch_inside_memory_reaches_the_host(runner: GuestRunner) -> None:
     """An in-bounds call is handed to dispatch as the guest's bytes; a reply that fits
     is written to the guest's buffer and its length returned."""
@@ -144,14 +168,46 @@ def test_dispatch_outside_memory_traps(
 ) -> None:
     """A call or reply buffer reaching past memory stops the run before dispatch runs."""
     calls: list[bytes] = []
-    with pytest.raises(GuestTrap, match="guest passed a service call outside its memory"):
+    with pytest.raises(GuestTrap, match=OUTSIDE):
         _run(runner, 2, call_ptr, call_len, out_ptr, out_cap, calls=calls)
     assert calls == []
 
 
+@pytest.mark.parametrize("call_at", [0x201, PAGE - 4])
+def test_dispatch_buffers_may_end_at_the_end_of_memory(runner: GuestRunner, call_at: int) -> None:
+    """A call or reply buffer that ends exactly at the end of memory is inside it."""
+    calls: list[bytes] = []
+    payload = _run(runner, 2, call_at, 4, PAGE - 16, 16, calls=calls)
+    assert len(calls) == 1 and len(calls[0]) == 4
+    assert struct.unpack("<q", payload[:8])[0] == len(EMPTY_DISPATCH_REPLY) * 3
+
+
+def test_long_reply_is_taken_into_the_guests_buffer(runner: GuestRunner) -> None:
+    """A reply longer than the guest's buffer is announced by length, then copied by
+    take_reply where the guest asks, up to the last byte of memory."""
+    reply = EMPTY_DISPATCH_REPLY * 3
+    payload = _run(runner, 4, 0x201, 4, 0x300, 2, 0x300)
+    assert struct.unpack("<q", payload[:8])[0] == len(reply)
+    assert payload[8:] == reply[:8]
+    _run(runner, 4, 0x201, 4, 0x300, 2, PAGE - len(reply))
+
+
+@pytest.mark.parametrize("take_at", [PAGE - 8, 0xFFFFFFFF])
+def test_take_reply_outside_memory_traps(runner: GuestRunner, take_at: int) -> None:
+    """take_reply into a buffer that would reach past memory stops the run."""
+    with pytest.raises(GuestTrap, match=NOT_GIVEN):
+        _run(runner, 4, 0x201, 4, 0x300, 2, take_at)
+
+
+def test_a_reply_is_taken_once(runner: GuestRunner) -> None:
+    """A second take_reply of the same reply stops the run."""
+    with pytest.raises(GuestTrap, match=NOT_GIVEN):
+        _run(runner, 5, 0x201, 4, 0x300, 2, 0x300)
+
+
 def test_take_reply_without_a_pending_reply_traps(runner: GuestRunner) -> None:
     """take_reply with no reply waiting stops the run."""
-    with pytest.raises(GuestTrap, match="guest took a service reply it was not given"):
+    with pytest.raises(GuestTrap, match=NOT_GIVEN):
         _run(runner, 3, 0x300)
 
 
