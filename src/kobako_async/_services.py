@@ -22,12 +22,16 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._codec import (
+    CALL_WRAPPER_LEVELS,
     CodecError,
     HandleExhausted,
     HandleTable,
+    OverBudget,
     StaleHandle,
     Symbol,
+    ValueRefused,
     WireError,
+    object_budget,
     pack,
     to_wire,
     unpack,
@@ -183,10 +187,21 @@ class Dispatcher:
             return _error(GUEST_CALL_LIMIT, f"more than {limit} Service calls in one run")
         if len(payload) > self.limits.max_message_bytes:
             return _error(GUEST_MESSAGE_SIZE, self._too_big("call", len(payload)))
+        budget = object_budget(self.limits.max_message_bytes)
         try:
-            target, name, args, kwargs = unpack(payload, self.handles)
+            target, name, args, kwargs = unpack(
+                payload, self.handles, wrapper_levels=CALL_WRAPPER_LEVELS, max_objects=budget
+            )
         except StaleHandle as exc:
             return _error(GUEST_DISCONNECTED, f"Handle #{exc.args[0]} is not live in this run")
+        except OverBudget:
+            return _error(
+                GUEST_MESSAGE_SIZE,
+                f"Service call decodes into more than {budget} arrays, hashes and ext values"
+                " (max_message_bytes // 16)",
+            )
+        except ValueRefused as exc:  # keys Python would merge, flood or cannot hash; depth
+            return _error("ArgumentError", f"service argument: {exc}")
         except (CodecError, ValueError, TypeError):
             return _error("ArgumentError", "malformed service call")
         if not isinstance(name, str) or not isinstance(args, list) or not isinstance(kwargs, dict):

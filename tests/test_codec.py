@@ -1,0 +1,557 @@
+"""The value codec's host side: keys that merge or flood, unhashable keys, FrozenHash,
+one depth rule in all three directions, the decode budget, and a property test.
+
+Reproducers go through the real guest (Sandbox); the property test drives
+``_codec.unpack`` with payloads shaped as the guest writes them, plus fewer examples
+written as Ruby literals and run in the Sandbox.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import pickle
+from typing import Any
+
+import msgpack
+import pytest
+
+from kobako_async import (
+    FrozenHash,
+    HashKeyError,
+    MessageSizeError,
+    Sandbox,
+    SandboxError,
+    Symbol,
+)
+from kobako_async._codec import (
+    CALL_WRAPPER_LEVELS,
+    EXT_BIGINT,
+    EXT_HANDLE,
+    EXT_SYMBOL,
+    MAX_DEPTH,
+    MAX_KEYS_PER_HASH,
+    OUTCOME_WRAPPER_LEVELS,
+    CodecError,
+    HandleTable,
+    KeyRefused,
+    OverBudget,
+    TooDeep,
+    object_budget,
+    unpack,
+)
+from kobako_async._sandbox import Usage, decode_outcome
+
+P61 = 2**61 - 1  # CPython's int hash is n mod P61: i * P61 all hash to 0
+
+# ---- helpers ----
+
+
+def same(a: Any, b: Any) -> bool:
+    """Type-exact deep equality: 1 is not 1.0 is not True, "a" is not :a, NaN is NaN;
+    dicts compare item by item in order (NaN keys cannot be looked up)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (
+            a == b and math.copysign(1, a) == math.copysign(1, b)
+        )
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return len(a) == len(b) and all(
+            same(ka, kb) and same(va, vb)
+            for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True)
+        )
+    if isinstance(a, (int, str, bytes, type(None))):
+        return bool(a == b)
+    return a is b
+
+
+def wire(value: Any) -> bytes:
+    """``value`` encoded as the guest encodes it; a ``RawMap`` keeps every pair, even
+    pairs a Python dict would merge."""
+    if isinstance(value, RawMap):
+        n = len(value.pairs)
+        head = bytes([0x80 | n]) if n < 16 else b"\xde" + n.to_bytes(2, "big")
+        if n >= 1 << 16:
+            head = b"\xdf" + n.to_bytes(4, "big")
+        return head + b"".join(wire(k) + wire(v) for k, v in value.pairs)
+    if isinstance(value, (list, tuple)):
+        n = len(value)
+        head = bytes([0x90 | n]) if n < 16 else b"\xdc" + n.to_bytes(2, "big")
+        return head + b"".join(wire(v) for v in value)
+    if isinstance(value, dict):
+        return wire(RawMap(list(value.items())))
+    if type(value) is Symbol:
+        return msgpack.packb(msgpack.ExtType(EXT_SYMBOL, value.encode()))
+    if type(value) is int and not -(2**63) <= value < 2**63:
+        return msgpack.packb(msgpack.ExtType(EXT_BIGINT, format(value, "x").encode()))
+    if isinstance(value, HandleRef):
+        return msgpack.packb(msgpack.ExtType(EXT_HANDLE, value.id.to_bytes(4, "big")))
+    return msgpack.packb(value, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+class RawMap:
+    """A Hash as the guest sends it: pairs, in order, duplicates kept."""
+
+    def __init__(self, pairs: list[tuple[Any, Any]]) -> None:
+        self.pairs = pairs
+
+    def __repr__(self) -> str:
+        return f"RawMap({self.pairs!r})"
+
+
+class HandleRef:
+    """A Handle id on the wire."""
+
+    def __init__(self, handle_id: int) -> None:
+        self.id = handle_id
+
+    def __repr__(self) -> str:
+        return f"HandleRef({self.id})"
+
+
+class Counted:
+    """A host object with a chosen hash that counts the comparisons made on it."""
+
+    eq_calls = 0
+
+    def __init__(self, tag: int, hash_value: int) -> None:
+        self.tag = tag
+        self.hash_value = hash_value
+
+    def __hash__(self) -> int:
+        return self.hash_value
+
+    def __eq__(self, other: object) -> bool:
+        Counted.eq_calls += 1
+        return isinstance(other, Counted) and other.tag == self.tag
+
+    def __repr__(self) -> str:
+        return f"Counted({self.tag})"
+
+
+class Unhashable:
+    """A host object Python cannot hash."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def nested(depth: int) -> Any:
+    value: Any = None
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def levels(value: Any) -> int:
+    count = 0
+    while isinstance(value, list):
+        value, count = value[0], count + 1
+    return count
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return Sandbox(timeout=30.0)
+
+
+# ---- item 1: hash flooding ----
+
+FLOOD = "p = 2**61 - 1; h = {}; i = 5; while i < 40_005; h[i * p] = 1; i += 1; end; h"
+
+
+def test_colliding_int_keys_are_refused_before_the_dict_is_built(sandbox: Sandbox) -> None:
+    """Integer keys sharing one Python hash: a HashKeyError, not minutes of host CPU."""
+    with pytest.raises(
+        HashKeyError, match=r"40000 keys with one Python hash .* at most 16"
+    ) as info:
+        sandbox.run(FLOOD)
+    assert info.value.klass == "ArgumentError"
+    assert sandbox.run("1 + 1").value == 2
+
+
+def test_colliding_float_keys_are_refused(sandbox: Sandbox) -> None:
+    """Floats m * 2**e and m * 2**(e + 61) share a Python hash: refused alike."""
+    script = "h = {}; 30.times { |i| h[3.0 * 2.0**(61 * i - 900)] = i }; h"
+    with pytest.raises(HashKeyError, match=r"30 keys with one Python hash"):
+        sandbox.run(script)
+
+
+def test_colliding_keys_in_a_service_argument_raise_a_rescuable_argument_error() -> None:
+    """Dispatcher.prepare refuses the flood too: the script sees an ArgumentError it can rescue."""
+    received: list[Any] = []
+    sandbox = Sandbox(timeout=30.0).bind("Sink", received.append)
+    script = FLOOD.removesuffix("h") + (
+        "begin; Sink.call(h); :called; rescue ArgumentError => e; e.message; end"
+    )
+    value = sandbox.run(script).value
+    assert type(value) is str
+    assert value.startswith("service argument: a Hash has 40000 keys with one Python hash")
+    assert received == []
+
+
+def test_colliding_host_objects_cost_a_bounded_number_of_comparisons() -> None:
+    """Handles of objects with one constant hash: refused past the cap with no comparison
+    made; at the cap, at most one comparison per pair of colliding keys."""
+    handles = HandleTable()
+    objects = [Counted(i, 7) for i in range(2000)]
+    refs = [HandleRef(handles.add(o)) for o in objects]
+    Counted.eq_calls = 0
+    with pytest.raises(
+        KeyRefused, match=r"2000 keys with one Python hash \(#<Kobako::Handle \(Counted\)>"
+    ):
+        unpack(wire(RawMap([(r, 1) for r in refs])), handles)
+    assert Counted.eq_calls == 0
+    cap = MAX_KEYS_PER_HASH
+    value = unpack(wire(RawMap([(r, i) for i, r in enumerate(refs[:cap])])), handles)
+    assert list(value) == objects[:cap]
+    assert Counted.eq_calls <= cap * (cap - 1) // 2
+
+
+def test_a_few_keys_sharing_a_hash_still_decode(sandbox: Sandbox) -> None:
+    """hash(-1) == hash(-2), i * P61 collide in ordinary data: up to 16 per hash decode."""
+    value = sandbox.run(
+        "p = 2**61 - 1; h = {-1 => :a, -2 => :b}; 14.times { |i| h[(i + 5) * p] = i }; h"
+    ).value
+    expected = {-1: Symbol("a"), -2: Symbol("b")} | {(i + 5) * P61: i for i in range(14)}
+    assert same(value, expected)
+
+
+# ---- item 2: distinct Ruby keys that Python would merge ----
+
+# (Ruby literal, the Python value it decodes to); pairwise distinct in Ruby.
+KEY_KINDS: list[tuple[str, Any]] = [
+    ("nil", None),
+    ("true", True),
+    ("false", False),
+    ("0", 0),
+    ("1", 1),
+    ("2**64", 2**64),
+    ("0.0", 0.0),
+    ("1.0", 1.0),
+    ("2.0**64", 2.0**64),
+    ('"a"', "a"),
+    (":a", Symbol("a")),
+    ('"\\xff"', b"\xff"),
+    ("[1]", (1,)),
+    ("[1.0]", (1.0,)),
+    ("{1 => 1}", FrozenHash({1: 1})),
+    ("{1.0 => 1}", FrozenHash({1.0: 1})),
+    ("Obj.call", "HANDLE"),
+]
+KEY_PAIRS = list(itertools.combinations(KEY_KINDS, 2))
+THE_OBJECT = object()
+
+
+def _python_key(value: Any) -> Any:
+    return THE_OBJECT if value == "HANDLE" else value
+
+
+@pytest.fixture(scope="module")
+def key_sandbox() -> Sandbox:
+    return Sandbox(timeout=30.0).bind("Obj", lambda: THE_OBJECT).bind("Count", len)
+
+
+@pytest.mark.parametrize(("a", "b"), KEY_PAIRS, ids=[f"{a[0]}|{b[0]}" for a, b in KEY_PAIRS])
+def test_every_pair_of_key_kinds_round_trips_or_is_refused(
+    key_sandbox: Sandbox, a: tuple[str, Any], b: tuple[str, Any]
+) -> None:
+    """Two keys distinct in Ruby arrive as two dict entries, or the value is refused naming both."""
+    (ruby_a, py_a), (ruby_b, py_b) = a, b
+    py_a, py_b = _python_key(py_a), _python_key(py_b)
+    script = f"{{{ruby_a} => 1, {ruby_b} => 2}}"
+    merges = py_a == py_b
+    if merges:
+        with pytest.raises(HashKeyError, match=r"distinct in Ruby but one key in Python"):
+            key_sandbox.run(script)
+    else:
+        assert same(key_sandbox.run(script).value, {py_a: 1, py_b: 2})
+    # the same rule for a Service argument: the Service never sees fewer entries
+    call = f"begin; Count.call({script}); rescue ArgumentError => e; e.message; end"
+    reply = key_sandbox.run(call).value
+    if merges:
+        assert type(reply) is str
+        assert reply.startswith("service argument: Hash keys ")
+    else:
+        assert same(reply, 2)
+
+
+def test_merged_keys_are_named_in_ruby_terms(sandbox: Sandbox) -> None:
+    """The message names both keys as Ruby writes them."""
+    with pytest.raises(
+        HashKeyError,
+        match=r'^ArgumentError: Hash keys "a" and :a are distinct in Ruby but one key in Python$',
+    ):
+        sandbox.run('{"a" => 1, :a => 2}')
+    with pytest.raises(HashKeyError, match=r"Hash keys 1 and 1\.0 are distinct"):
+        sandbox.run("{1 => :i, 1.0 => :f, true => :b}")
+
+
+def test_a_service_never_receives_a_shortened_hash() -> None:
+    """{"role" => "user", :role => "admin"} never reaches a Service as one entry."""
+    received: list[Any] = []
+    sandbox = Sandbox().bind("Chat", received.append)
+    script = (
+        'begin; Chat.call({"role" => "user", :role => "admin"});'
+        " rescue ArgumentError => e; e.message; end"
+    )
+    assert sandbox.run(script).value == (
+        'service argument: Hash keys "role" and :role are distinct in Ruby but one key in Python'
+    )
+    assert received == []
+
+
+def test_duplicate_keys_on_the_wire_are_refused() -> None:
+    """A payload repeating a key (a broken guest, or a Ruby Hash holding two equal keys)
+    is refused, never merged."""
+    with pytest.raises(KeyRefused, match=r"^Hash keys \[1, 2\] and \[1, 2\] are distinct"):
+        unpack(wire(RawMap([([1, 2], 1), ([1, 2], 2)])))
+    with pytest.raises(KeyRefused, match=r'^Hash keys "k" and "k" are distinct'):
+        unpack(wire(RawMap([("k", 1), ("k", 2)])))
+
+
+def test_nan_keys_stay_distinct(sandbox: Sandbox) -> None:
+    """Two NaN keys are two entries in Ruby and in Python."""
+    value = sandbox.run("{Float::NAN => 1, 0.0 / 0.0 => 2}").value
+    assert type(value) is dict
+    assert [math.isnan(k) for k in value] == [True, True]
+    assert list(value.values()) == [1, 2]
+
+
+# ---- item 9: unhashable Handles as keys ----
+
+
+def test_unhashable_handle_key_is_a_sandbox_error_naming_it() -> None:
+    """A Hash keyed by a Handle of an unhashable object: HashKeyError, not 'guest broke the ABI'."""
+    sandbox = Sandbox().bind("Svc", lambda: Unhashable())
+    for script in ("{Svc.call => 1}", "{[Svc.call] => 1}", "{{1 => Svc.call} => 1}"):
+        with pytest.raises(
+            HashKeyError,
+            match=r"#<Kobako::Handle \(Unhashable\)>.* cannot be a Python dict key"
+            r" \(TypeError: unhashable type",
+        ):
+            sandbox.run(script)
+    assert same(sandbox.run("[Svc.call].size").value, 1)
+
+
+def test_unhashable_handle_key_in_a_service_argument_is_rescuable() -> None:
+    """The same key in a Service argument is an ArgumentError inside the script."""
+    sandbox = Sandbox().bind("Svc", lambda: Unhashable()).bind("Count", len)
+    script = "begin; Count.call({Svc.call => 1}); rescue ArgumentError => e; e.message; end"
+    value = sandbox.run(script).value
+    assert type(value) is str
+    assert value.startswith("service argument: Hash key #<Kobako::Handle (Unhashable)> cannot")
+
+
+def test_a_handle_whose_hash_raises_is_refused() -> None:
+    """A host object whose __hash__ raises anything at all is named, never an untyped escape."""
+
+    class Exploding:
+        def __hash__(self) -> int:
+            raise KeyError("boom")
+
+    sandbox = Sandbox().bind("Svc", lambda: Exploding())
+    with pytest.raises(HashKeyError, match=r"cannot be a Python dict key \(KeyError: 'boom'\)"):
+        sandbox.run("{Svc.call => 1}")
+
+
+# ---- item 15: FrozenHash, depth, budget, decode time ----
+
+
+def _frozen() -> FrozenHash:
+    return FrozenHash({"a": 1, Symbol("b"): (2, 3)})
+
+
+MUTATIONS: list[tuple[str, Any]] = [
+    ("setitem", lambda h: h.__setitem__("z", 9)),
+    ("delitem", lambda h: h.__delitem__("a")),
+    ("clear", lambda h: h.clear()),
+    ("pop", lambda h: h.pop("a")),
+    ("pop-default", lambda h: h.pop("missing", None)),
+    ("popitem", lambda h: h.popitem()),
+    ("setdefault", lambda h: h.setdefault("z", 9)),
+    ("setdefault-existing", lambda h: h.setdefault("a")),
+    ("update", lambda h: h.update({"z": 9})),
+    ("update-kwargs", lambda h: h.update(z=9)),
+    ("update-empty", lambda h: h.update()),
+    ("ior", lambda h: h.__ior__({"z": 9})),
+    ("reinit", lambda h: h.__init__({"z": 9})),
+]
+
+
+@pytest.mark.parametrize("mutate", [m for _, m in MUTATIONS], ids=[n for n, _ in MUTATIONS])
+def test_frozen_hash_refuses_every_mutation(mutate: Any) -> None:
+    """Every mutating method raises TypeError and leaves contents and hash unchanged."""
+    key = _frozen()
+    before = hash(key)
+    with pytest.raises(TypeError, match="FrozenHash is immutable"):
+        mutate(key)
+    assert same(dict(key), {"a": 1, Symbol("b"): (2, 3)})
+    assert hash(key) == before
+
+
+def test_frozen_hash_in_place_or_raises() -> None:
+    """``key |= {...}`` raises instead of changing the key (the issue's reproducer)."""
+    key = _frozen()
+    before = hash(key)
+    with pytest.raises(TypeError, match="FrozenHash is immutable"):
+        key |= {"z": 9}
+    assert type(key) is FrozenHash
+    assert hash(key) == before and len(key) == 2
+
+
+def test_frozen_hash_copies_and_non_mutating_operators() -> None:
+    """``|`` and ``copy()`` give plain dicts; copy, deepcopy, pickle give equal FrozenHashes."""
+    key = _frozen()
+    merged = key | {"z": 9}
+    assert type(merged) is dict and merged == {"a": 1, "b": (2, 3), "z": 9}
+    assert type(key.copy()) is dict
+    for clone in (copy.copy(key), copy.deepcopy(key), pickle.loads(pickle.dumps(key))):
+        assert type(clone) is FrozenHash
+        assert same(dict(clone), dict(key)) and hash(clone) == hash(key)
+    assert {key: 1}[FrozenHash({"a": 1, "b": (2, 3)})] == 1
+
+
+def test_frozen_hash_from_the_guest_is_immutable(sandbox: Sandbox) -> None:
+    """A Hash used as a key arrives as a FrozenHash that refuses ``|=``."""
+    value = sandbox.run("{{x: 1} => 2}").value
+    (key,) = value
+    assert type(key) is FrozenHash
+    with pytest.raises(TypeError, match="immutable"):
+        key |= {"z": 9}
+
+
+DEPTHS = [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1]
+NEST = "v = nil; {n}.times {{ v = [v] }}; "
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_depth_rule_for_the_run_value(sandbox: Sandbox, depth: int) -> None:
+    """A run value may nest 128 containers; 129 is a SandboxError."""
+    script = NEST.format(n=depth) + "v"
+    if depth <= MAX_DEPTH:
+        assert same(sandbox.run(script).value, nested(depth))
+    else:
+        with pytest.raises(
+            SandboxError, match=r"^ArgumentError: value nested deeper than 128 levels$"
+        ):
+            sandbox.run(script)
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("how", ["Depth.call(v)", "Depth.call(1, k: v)", "Depth.call({1 => v})"])
+def test_depth_rule_for_a_service_argument(depth: int, how: str) -> None:
+    """Each Service argument (positional, keyword, or inside a Hash) may nest 128 containers."""
+
+    def depth_of(*args: Any, **kwargs: Any) -> int:
+        value = args[0] if not kwargs else kwargs["k"]
+        return levels(value[1] if isinstance(value, dict) else value) + isinstance(value, dict)
+
+    sandbox = Sandbox().bind("Depth", depth_of)
+    if how.startswith("Depth.call({"):
+        depth -= 1  # the Hash is the outer level
+    script = NEST.format(n=depth) + f"begin; {how}; rescue ArgumentError => e; e.message; end"
+    total = depth + how.startswith("Depth.call({")
+    value = sandbox.run(script).value
+    if total <= MAX_DEPTH:
+        assert same(value, total)
+    else:
+        assert value == "service argument: value nested deeper than 128 levels"
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_depth_rule_for_a_service_reply(depth: int) -> None:
+    """A Service reply may nest 128 containers; 129 is a Service error the script can rescue."""
+    sandbox = Sandbox().bind("Deep", lambda: nested(depth))
+    script = (
+        "begin; r = Deep.call; d = 0; while r.is_a?(Array); r = r[0]; d += 1; end; d;"
+        " rescue Kobako::ServiceError => e; e.message; end"
+    )
+    value = sandbox.run(script).value
+    if depth <= MAX_DEPTH:
+        assert same(value, depth)
+    else:
+        assert (
+            value == "ValueError: service returned value nested deeper than 128 levels (or cyclic)"
+        )
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_depth_rule_on_the_host_decoder(depth: int) -> None:
+    """unpack applies the same rule below its wrapper levels, for arrays and maps alike."""
+    for wrapper, make in (
+        (OUTCOME_WRAPPER_LEVELS, lambda v: [0, v]),
+        (CALL_WRAPPER_LEVELS, lambda v: ["T", "m", [v], {}]),
+    ):
+        for value in (nested(depth), {1: nested(depth - 1)}):
+            payload = wire(make(value))
+            if depth <= MAX_DEPTH:
+                assert (
+                    levels(unpack(payload, wrapper_levels=wrapper)[-2 if wrapper == 2 else 1]) >= 0
+                )
+            else:
+                with pytest.raises(TooDeep, match="nested deeper than 128 levels"):
+                    unpack(payload, wrapper_levels=wrapper)
+
+
+def test_deep_keys_do_not_recurse_without_bound() -> None:
+    """A broken guest nesting 1,000 levels inside a key gets a typed refusal, not RecursionError."""
+    payload = b"\x81" + b"\x91" * 1000 + b"\x90" + b"\x01"
+    with pytest.raises(TooDeep):
+        unpack(payload)
+    with pytest.raises(CodecError, match="StackError"):
+        unpack(b"\x91" * 5000 + b"\x90")
+
+
+def test_decode_budget_is_exact_for_the_run_value() -> None:
+    """At max_message_bytes 64 KiB a run value may decode into 4096 - 2 containers (the
+    outcome and the Array around them count); one more is a MessageSizeError, output kept."""
+    sandbox = Sandbox(max_message_bytes=64 << 10)
+    budget = object_budget(64 << 10)
+    assert budget == 4096
+    ok = sandbox.run(f"Array.new({budget - 2}) {{ [] }}").value
+    assert type(ok) is list and len(ok) == budget - 2
+    with pytest.raises(
+        MessageSizeError, match=r"decodes into more than 4096 arrays, hashes and ext values"
+    ) as info:
+        sandbox.run(f'puts "so far"; Array.new({budget - 1}) {{ [] }}')
+    assert info.value.execution.stdout == "so far\n"
+    assert sandbox.run("1").value == 1
+
+
+def test_decode_budget_for_a_service_argument() -> None:
+    """A Service call over the budget is a Kobako::MessageSizeError the script can rescue."""
+    sandbox = Sandbox(max_message_bytes=64 << 10).bind("Count", len)
+    script = (
+        "begin; Count.call(Array.new(5000) { [] });"
+        " rescue Kobako::MessageSizeError => e; e.message; end"
+    )
+    value = sandbox.run(script).value
+    assert (
+        value == "Service call decodes into more than 4096 arrays, hashes and ext values"
+        " (max_message_bytes // 16)"
+    )
+    assert same(sandbox.run("Count.call(Array.new(4000) { [] })").value, 4000)
+
+
+def test_decode_budget_counts_symbols_and_bigints() -> None:
+    """Ext values (Symbols, big Integers) count toward the budget like containers."""
+    with pytest.raises(OverBudget):
+        unpack(wire([Symbol("s")] * 10), max_objects=10)
+    assert unpack(wire([Symbol("s")] * 9), max_objects=10) == [Symbol("s")] * 9
+    with pytest.raises(OverBudget):
+        unpack(wire([2**70] * 10), max_objects=10)
+
+
+def test_decoding_time_counts_in_usage() -> None:
+    """decode_outcome adds its own time to usage.wall_time_s."""
+    payload = wire([0, [[]] * 1000, b"", b"", False, False, False])
+    execution = decode_outcome(payload, Usage(0.0, 123))
+    assert execution.usage.wall_time_s > 0.0
+    assert execution.usage.memory_peak_bytes == 123
+    with pytest.raises(OverBudget):
+        unpack(payload, max_objects=100)
+    assert execution.value == [[]] * 1000
