@@ -35,7 +35,7 @@ Each refusal is a ``ValueRefused`` the caller maps to its error.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from operator import itemgetter
 from typing import Any, NoReturn
@@ -62,7 +62,7 @@ CALL_WRAPPER_LEVELS = 2
 
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
-_MUTABLE_KEY_TYPES = frozenset({list, dict})
+_CONTAINER_TYPES = frozenset({list, dict})  # what the list and map hooks return
 
 
 class Symbol(str):
@@ -258,18 +258,20 @@ def unpack_outline(payload: bytes, skip: int) -> list[Any] | None:
 class _Decoder:
     """msgpack hooks that enforce the decoding rules while the value is built.
 
-    msgpack calls the hooks bottom-up, as each container is complete. A finished
-    container waits in ``pending`` (id -> its levels) until its parent finishes and
-    claims it, so the depth of every container is known without walking the value
-    again; a parent only looks at its items when some container is pending.
+    msgpack calls the hooks bottom-up, as each container is complete, so the depth
+    of every container is known without walking the value again. A finished
+    container waits for its parent to claim it: one of ``loose`` when it holds no
+    container (most do; only a count), else in ``pending`` (id -> its levels). A
+    parent looks at its items only when some container waits.
     """
 
-    __slots__ = ("handles", "max_levels", "objects_left", "pending")
+    __slots__ = ("handles", "loose", "max_levels", "objects_left", "pending")
 
     def __init__(self, handles: HandleTable | None, max_levels: int, max_objects: int | None):
         self.handles = handles
         self.max_levels = max_levels
         self.objects_left = max_objects
+        self.loose = 0
         self.pending: dict[int, int] = {}
 
     def _spend(self) -> None:
@@ -278,48 +280,58 @@ class _Decoder:
             if self.objects_left < 0:
                 raise OverBudget("the value decodes into too many arrays, hashes and ext values")
 
-    def _levels(self, items: Iterable[Any]) -> int:
-        """Levels of a container holding ``items``, claiming its pending children."""
+    def _finish(self, container: Any, items: Callable[[], Iterable[Any]]) -> int:
+        """Record ``container`` as done, claiming its waiting children; its levels."""
         pending = self.pending
-        if not pending:
+        if not self.loose and not pending:
+            self.loose = 1
             return 1
-        claimed = [pending.pop(i) for i in filter(pending.__contains__, map(id, items))]
-        levels = 1 + max(claimed, default=0)
-        if levels > self.max_levels:
+        children = sum(map(_CONTAINER_TYPES.__contains__, map(type, items())))
+        claimed = [pending.pop(i) for i in filter(pending.__contains__, map(id, items()))]
+        self.loose -= children - len(claimed)
+        levels = 1 + max(max(claimed, default=0), 1 if children else 0)
+        if levels == 1:
+            self.loose += 1
+        elif levels > self.max_levels:
             raise TooDeep(f"value nested deeper than {MAX_DEPTH} levels")
+        else:
+            pending[id(container)] = levels
         return levels
 
     def list_hook(self, items: list[Any]) -> list[Any]:
         self._spend()
-        self.pending[id(items)] = self._levels(items)
+        self._finish(items, lambda: items)
         return items
 
     def map_hook(self, pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
         self._spend()
         keys = list(map(_FIRST, pairs))
-        levels = 1
-        if self.pending:
-            levels = self._levels(chain(keys, map(_SECOND, pairs)))
-            if not _MUTABLE_KEY_TYPES.isdisjoint(map(type, keys)):
-                keys = list(map(_as_key, keys))
-                pairs = list(zip(keys, map(_SECOND, pairs), strict=True))
+        if (self.loose or self.pending) and not _CONTAINER_TYPES.isdisjoint(map(type, keys)):
+            frozen = list(map(_as_key, keys))
+        else:
+            frozen = keys
         try:
-            distinct_hashes = len(set(map(hash, keys)))
+            distinct_hashes = len(set(map(hash, frozen)))
         except Exception:  # noqa: BLE001 - any failure to hash names the key below
-            _refuse_unhashable(keys)
-        if distinct_hashes != len(keys):
-            _refuse_flooding(keys)
+            _refuse_unhashable(frozen)
+        if distinct_hashes != len(frozen):
+            _refuse_flooding(frozen)
+        items = pairs if frozen is keys else zip(frozen, map(_SECOND, pairs), strict=True)
         try:
-            result = dict(pairs)
+            result = dict(items)
         except Exception as exc:  # noqa: BLE001 - a Handle's __eq__ may raise anything
             raise KeyRefused(f"Hash keys cannot be compared in Python ({exc!r:.200})") from None
-        if len(result) != len(keys):
-            _refuse_merged(keys)
-        self.pending[id(result)] = levels
+        if len(result) != len(frozen):
+            _refuse_merged(frozen)
+        # the children are the original keys and values, before freezing
+        self._finish(result, lambda: chain(keys, map(_SECOND, pairs)))
         return result
 
     def ext_hook(self, code: int, data: bytes) -> Any:
-        self._spend()
+        if self.objects_left is not None:  # _spend, inlined: Symbols are common
+            self.objects_left -= 1
+            if self.objects_left < 0:
+                self._spend()
         if code == EXT_BIGINT:
             return int(data, 16)
         if code == EXT_SYMBOL:
