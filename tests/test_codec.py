@@ -16,6 +16,8 @@ from typing import Any
 
 import msgpack
 import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
 
 from kobako_async import (
     FrozenHash,
@@ -555,3 +557,278 @@ def test_decoding_time_counts_in_usage() -> None:
     with pytest.raises(OverBudget):
         unpack(payload, max_objects=100)
     assert execution.value == [[]] * 1000
+
+
+# ---- the property test: every value round-trips exactly or is refused, in bounded work ----
+
+COLLIDING_INTS = [i * P61 for i in range(1, 24)]  # all hash to 0
+HOST_OBJECTS: list[Any] = [Counted(i, 7) for i in range(20)] + [Unhashable(), object()]
+
+
+class Refused(Exception):
+    """What the model expects the decoder to refuse, and with which class."""
+
+    def __init__(self, kind: type[Exception]) -> None:
+        super().__init__(kind.__name__)
+        self.kind = kind
+
+
+class Model:
+    """The decoder's rules written plainly: post-order, like msgpack's hooks."""
+
+    def __init__(self, handles: HandleTable, max_levels: int, max_objects: int) -> None:
+        self.handles, self.max_levels, self.left = handles, max_levels, max_objects
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise Refused(OverBudget)
+
+    def decode(self, v: Any) -> tuple[Any, int]:
+        if isinstance(v, list):
+            items = [self.decode(x) for x in v]
+            self.spend()
+            return [x for x, _ in items], self.levels(items)
+        if isinstance(v, RawMap):
+            pairs = [(self.decode(k), self.decode(x)) for k, x in v.pairs]
+            self.spend()
+            keys = [freeze(k) for (k, _), _ in pairs]
+            try:
+                hashes = [hash(k) for k in keys]
+            except TypeError:
+                raise Refused(KeyRefused) from None
+            if keys and max(hashes.count(h) for h in hashes) > MAX_KEYS_PER_HASH:
+                raise Refused(KeyRefused)
+            result: dict[Any, Any] = {}
+            for key, (_, (value, _)) in zip(keys, pairs, strict=True):
+                if key in result:
+                    raise Refused(KeyRefused)
+                result[key] = value
+            return result, self.levels([kl for kl, _ in pairs] + [vl for _, vl in pairs])
+        if isinstance(v, HandleRef):
+            self.spend()
+            return self.handles.get(v.id), 0
+        if type(v) is Symbol or (type(v) is int and not -(2**63) <= v < 2**63):
+            self.spend()
+        return v, 0
+
+    def levels(self, items: list[tuple[Any, int]]) -> int:
+        levels = 1 + max((lv for _, lv in items), default=0)
+        if levels > self.max_levels:
+            raise Refused(TooDeep)
+        return levels
+
+
+def freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict) and not isinstance(value, FrozenHash):
+        return FrozenHash({k: freeze(v) for k, v in value.items()})
+    return value
+
+
+def count_keys(v: Any) -> int:
+    if isinstance(v, list):
+        return sum(map(count_keys, v))
+    if isinstance(v, RawMap):
+        return len(v.pairs) + sum(count_keys(k) + count_keys(x) for k, x in v.pairs)
+    return 0
+
+
+def count_items(v: Any) -> int:
+    if isinstance(v, list):
+        return 1 + sum(map(count_items, v))
+    if isinstance(v, RawMap):
+        return 1 + sum(count_items(k) + count_items(x) for k, x in v.pairs)
+    return 1
+
+
+def height(v: Any) -> int:
+    if isinstance(v, list):
+        return 1 + max(map(height, v), default=0)
+    if isinstance(v, RawMap):
+        return 1 + max((max(height(k), height(x)) for k, x in v.pairs), default=0)
+    return 0
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([-2, -1, 0, 1, 2**63, 2**64, *COLLIDING_INTS[:4]]),
+    st.floats(allow_nan=True),
+    st.sampled_from([0.0, -0.0, 1.0, 2.0**64, math.nan, math.inf]),
+    st.text(max_size=4),
+    st.sampled_from(["a", "b"]),
+    st.text(max_size=3).map(Symbol),
+    st.sampled_from([Symbol("a"), Symbol("b")]),
+    st.binary(max_size=3),
+    st.integers(1, len(HOST_OBJECTS)).map(HandleRef),
+)
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.lists(children, max_size=4),
+        st.lists(st.tuples(children, children), max_size=5).map(RawMap),
+    )
+
+
+values = st.recursive(scalars, _containers, max_leaves=24)
+flood_maps = st.builds(
+    lambda n, v: RawMap([(k, v) for k in COLLIDING_INTS[:n]]),
+    st.integers(MAX_KEYS_PER_HASH - 2, MAX_KEYS_PER_HASH + 3),
+    values,
+)
+handle_floods = st.builds(
+    lambda n: RawMap([(HandleRef(i + 1), i) for i in range(n)]),
+    st.integers(MAX_KEYS_PER_HASH - 1, MAX_KEYS_PER_HASH + 2),
+)
+deep_values = st.builds(
+    lambda depth, leaf: _wrap(leaf, depth),
+    st.integers(MAX_DEPTH - 2, MAX_DEPTH + 2),
+    st.one_of(scalars, flood_maps),
+)
+payload_values = st.one_of(
+    values, flood_maps, handle_floods, deep_values, st.lists(values | flood_maps, max_size=3)
+)
+
+
+def _wrap(leaf: Any, depth: int) -> Any:
+    for i in range(depth):
+        leaf = [leaf] if i % 2 else RawMap([(i, leaf)])
+    return leaf
+
+
+def _handle_table() -> HandleTable:
+    table = HandleTable()
+    for obj in HOST_OBJECTS:
+        table.add(obj)
+    return table
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=payload_values, budget=st.sampled_from([8, 40, 10_000]))
+def test_decoding_round_trips_or_refuses_in_bounded_work(value: Any, budget: int) -> None:
+    """Every value decodes exactly (type-exact) or is refused with the typed error the
+    rules name; comparisons on host objects stay within 16 per key."""
+    handles = _handle_table()
+    payload = wire([0, value])
+    note(f"payload {payload.hex()}")
+    try:
+        expected: Any = Model(handles, MAX_DEPTH + OUTCOME_WRAPPER_LEVELS, budget).decode(
+            [0, value]
+        )[0]
+    except Refused as refusal:
+        expected = refusal
+    Counted.eq_calls = 0
+    if isinstance(expected, Refused):
+        with pytest.raises(expected.kind):
+            unpack(payload, handles, wrapper_levels=OUTCOME_WRAPPER_LEVELS, max_objects=budget)
+    else:
+        decoded = unpack(
+            payload, handles, wrapper_levels=OUTCOME_WRAPPER_LEVELS, max_objects=budget
+        )
+        assert same(decoded, expected)
+    assert Counted.eq_calls <= MAX_KEYS_PER_HASH * max(1, count_keys(value))
+
+
+def test_refusal_messages_are_typed_and_bounded() -> None:
+    """Refusal messages stay short even for huge keys (no str() of a 10**6-bit int)."""
+    huge = 2**1_000_000
+    with pytest.raises(KeyRefused, match=r"^Hash keys <an Integer of 1000001 bits> and") as info:
+        unpack(wire(RawMap([(huge, 1), (huge, 2)])))
+    assert len(str(info.value)) < 200
+    big_key = ["x" * 1000] * 50
+    with pytest.raises(KeyRefused) as info:
+        unpack(wire(RawMap([(big_key, 1), (big_key, 2)])))
+    assert len(str(info.value)) < 250
+
+
+# ---- the same through the Sandbox, from Ruby literals ----
+
+
+def ruby_literal(v: Any) -> str:
+    """``v`` as a Ruby literal that builds exactly the value the guest then sends."""
+    if v is None:
+        return "nil"
+    if v is True or v is False:
+        return str(v).lower()
+    if type(v) is int:
+        # big literals go through a String: mruby's parser pools a bignum literal and
+        # its negation as one constant
+        return str(v) if -(2**62) < v < 2**62 else f'"{v}".to_i'
+    if type(v) is float:
+        if math.isinf(v):
+            return "Float::INFINITY" if v > 0 else "(-Float::INFINITY)"
+        return repr(v)
+    if type(v) is Symbol:
+        return ":" + _ruby_string(v)
+    if type(v) is str:
+        return _ruby_string(v)
+    if type(v) is bytes:
+        return '"' + "".join(f"\\x{b:02x}" for b in v) + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(map(ruby_literal, v)) + "]"
+    if isinstance(v, RawMap):
+        return "{" + ", ".join(f"{ruby_literal(k)} => {ruby_literal(x)}" for k, x in v.pairs) + "}"
+    raise AssertionError(v)
+
+
+def _ruby_string(text: str) -> str:
+    safe = (
+        c if c.isascii() and c.isprintable() and c not in '"\\#' else f"\\u{{{ord(c):x}}}"
+        for c in text
+    )
+    return '"' + "".join(safe) + '"'
+
+
+def ruby_identity(v: Any) -> Any:
+    """What Ruby's eql? compares: kind and value (Hashes regardless of order)."""
+    if isinstance(v, list):
+        return ("a", tuple(map(ruby_identity, v)))
+    if isinstance(v, RawMap):
+        return ("h", frozenset((ruby_identity(k), ruby_identity(x)) for k, x in v.pairs))
+    return (type(v).__name__, v)
+
+
+ruby_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([-2, -1, 0, 1, 2**64, *COLLIDING_INTS[:3]]),
+    st.floats(allow_nan=False).filter(lambda f: f != 0 or math.copysign(1, f) > 0),
+    st.sampled_from([1.0, 2.0**64]),
+    st.text(max_size=3),
+    st.text(max_size=3).map(Symbol),
+    st.sampled_from(["a", Symbol("a")]),
+    st.binary(min_size=1, max_size=2).map(lambda b: b"\xff" + b),
+)
+
+
+def _ruby_containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    pairs = st.lists(
+        st.tuples(children, children), max_size=4, unique_by=lambda p: ruby_identity(p[0])
+    )
+    return st.one_of(st.lists(children, max_size=3), pairs.map(RawMap))
+
+
+ruby_values = st.recursive(ruby_scalars, _ruby_containers, max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=ruby_values)
+def test_ruby_literals_round_trip_or_raise_hash_key_error(sandbox: Sandbox, value: Any) -> None:
+    """A value written in Ruby comes back exactly, or as a HashKeyError when Python would
+    merge or flood its keys."""
+    script = ruby_literal(value)
+    note(script)
+    model = Model(HandleTable(), MAX_DEPTH + OUTCOME_WRAPPER_LEVELS, 1 << 20)
+    try:
+        expected: Any = model.decode(value)[0]
+    except Refused as refusal:
+        assert refusal.kind is KeyRefused
+        with pytest.raises(HashKeyError, match=r"one key in Python|keys with one Python hash"):
+            sandbox.run(script)
+    else:
+        assert same(sandbox.run(script).value, expected)
