@@ -832,3 +832,19 @@ def test_ruby_literals_round_trip_or_raise_hash_key_error(sandbox: Sandbox, valu
             sandbox.run(script)
     else:
         assert same(sandbox.run(script).value, expected)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_pool_refuses_a_flood_in_the_parent_and_keeps_serving(anyio_backend: str) -> None:
+    """The parent decodes outcomes and calls: the flood is a HashKeyError there too, and
+    the Pool goes on serving runs and Service calls."""
+    from kobako_async import Pool
+
+    async with Pool(workers=1, timeout=30.0) as pool:
+        pool.bind("Count", len)
+        with pytest.raises(HashKeyError, match="40000 keys with one Python hash"):
+            await pool.run(FLOOD)
+        call = FLOOD.removesuffix("h") + "begin; Count.call(h); rescue ArgumentError => e; 1; end"
+        assert same((await pool.run(call)).value, 1)
+        assert same((await pool.run("Count.call([1, 2])")).value, 2)
