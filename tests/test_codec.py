@@ -848,3 +848,29 @@ async def test_a_pool_refuses_a_flood_in_the_parent_and_keeps_serving(anyio_back
         call = FLOOD.removesuffix("h") + "begin; Count.call(h); rescue ArgumentError => e; 1; end"
         assert same((await pool.run(call)).value, 1)
         assert same((await pool.run("Count.call([1, 2])")).value, 2)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"a": 1, b"a": 2},
+        {("a", 1): 1, (b"a", 1): 2},
+        {FrozenHash({"k": "a"}): 1, FrozenHash({"k": b"a"}): 2},
+    ],
+    ids=["str-bytes", "in-tuple", "in-frozen-hash"],
+)
+def test_a_reply_never_loses_entries_in_ruby(reply: dict[Any, Any]) -> None:
+    """A Service reply whose distinct Python keys would be one Ruby key (a str and the same
+    bytes) is a Service error, not a shorter Hash."""
+    sandbox = Sandbox().bind("Svc", lambda: reply)
+    script = "begin; Svc.call.size; rescue Kobako::ServiceError => e; e.message; end"
+    value = sandbox.run(script).value
+    assert type(value) is str
+    assert value.startswith("ValueError: service returned a dict whose keys ")
+    assert value.endswith(" are one key in Ruby")
+
+
+def test_a_reply_with_distinct_bytes_and_str_keys_keeps_them() -> None:
+    """Invalid-UTF-8 bytes and str keys stay apart in Ruby: the reply arrives whole."""
+    sandbox = Sandbox().bind("Svc", lambda: {"a": 1, b"\xff": 2, ("a",): 3, (b"\xff",): 4})
+    assert same(sandbox.run("Svc.call.size").value, 4)

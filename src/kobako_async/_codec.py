@@ -474,10 +474,15 @@ def to_wire(value: Any, handles: HandleTable | None, depth: int = 0) -> Any:
         if depth >= MAX_DEPTH:
             raise WireError("value nested deeper than 128 levels (or cyclic)")
         if isinstance(value, dict):
-            return {
+            wired = {
                 to_wire_key(k, handles, depth + 1): to_wire(v, handles, depth + 1)
                 for k, v in value.items()
             }
+            if len(wired) != len(value) or not _RUBY_DISTINCT_KEY_TYPES.issuperset(
+                map(type, wired)
+            ):
+                _check_ruby_keys(wired, len(value))
+            return wired
         return [to_wire(v, handles, depth + 1) for v in value]
     if isinstance(value, bool):
         return bool(value)
@@ -492,6 +497,36 @@ def to_wire(value: Any, handles: HandleTable | None, depth: int = 0) -> Any:
     if handles is None:
         raise WireError(f"{kind.__name__} has no wire form")
     return msgpack.ExtType(EXT_HANDLE, handles.add(value).to_bytes(4, "big"))
+
+
+# Wire keys of these types that differ in Python differ in Ruby too; bytes equal to
+# a str's UTF-8 (and tuples or hashes holding them) decode to one Ruby String.
+_RUBY_DISTINCT_KEY_TYPES = frozenset({type(None), bool, int, float, str, msgpack.ExtType})
+
+
+def _check_ruby_keys(wired: dict[Any, Any], count: int) -> None:
+    """Raise WireError when keys of a dict being sent would be one key in Ruby."""
+    seen: dict[Any, Any] = {}
+    for key in wired:
+        first = seen.setdefault(_ruby_key(key), key)
+        if first is not key:
+            raise WireError(f"a dict whose keys {first!r:.60} and {key!r:.60} are one key in Ruby")
+    if len(wired) != count:
+        raise WireError("a dict whose keys are distinct in Python but not on the wire")
+
+
+def _ruby_key(key: Any) -> Any:
+    """``key`` as Ruby's eql? will see it once decoded."""
+    if type(key) is bytes:
+        try:
+            return key.decode("utf-8")
+        except UnicodeDecodeError:
+            return key
+    if type(key) is tuple:
+        return tuple(map(_ruby_key, key))
+    if isinstance(key, dict):
+        return frozenset((_ruby_key(k), _ruby_key(v)) for k, v in key.items())
+    return key
 
 
 def to_wire_key(key: Any, handles: HandleTable | None, depth: int) -> Any:
