@@ -1132,3 +1132,200 @@ def test_eight_mib_argument() -> None:
     """An 8 MiB String argument reaches the Service intact."""
     sandbox = Sandbox().bind("Size", lambda s: (type(s).__name__, len(s), s[:3]))
     assert sandbox.run('Size.call("ab" * (4 << 20))').value == ["str", EIGHT_MIB, "aba"]
+
+
+# ---- 8. method resolution never escapes untyped ----
+
+
+class Record:
+    """A row object whose attribute fallback raises KeyError for unknown names."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._d = data
+
+    def __getattr__(self, key: str) -> Any:
+        return self._d[key]
+
+    def get(self, key: str) -> Any:
+        return self._d.get(key)
+
+
+class Repo:
+    def call(self, name: str) -> Record:
+        return Record({"name": name})
+
+
+def test_getattr_fallback_does_not_break_real_methods() -> None:
+    """A Handle whose __getattr__ raises KeyError still serves its real methods."""
+    sandbox = Sandbox().bind("Repo", Repo())
+    assert sandbox.run('Repo.call("alice").get("name")').value == "alice"
+
+
+def test_getattr_fallback_is_never_run_for_missing_names() -> None:
+    """A name only __getattr__ could produce is a missing method, rescuable in Ruby."""
+    sandbox = Sandbox().bind("Repo", Repo())
+    with pytest.raises(
+        NoServiceError, match=r"undefined method 'zzz' for a Kobako::Handle \(Record\)"
+    ):
+        sandbox.run('Repo.call("alice").zzz')
+    script = 'begin; Repo.call("a").zzz; rescue NoMethodError => e; e.class.name; end'
+    assert sandbox.run(script).value == "Kobako::NoServiceError"
+
+
+def test_binding_an_object_with_raising_getattr() -> None:
+    """bind() of an object whose __getattr__ raises neither raises nor runs it."""
+    sandbox = Sandbox().bind("R", Record({"name": "bob"}))
+    assert sandbox.run('R.get("name")').value == "bob"
+
+
+class RaisingPredicate:
+    def __kobako_allowed__(self, name: str) -> bool:
+        raise KeyError(name)
+
+    def ok(self) -> str:
+        return "ok"
+
+
+class RaisingContainer(frozenset[str]):
+    def __contains__(self, name: object) -> bool:
+        raise RuntimeError("broken policy")
+
+
+class RaisingSet:
+    __kobako_allowed__ = RaisingContainer({"ok"})
+
+    def ok(self) -> str:
+        return "ok"
+
+
+class InstancePolicy:
+    """__kobako_allowed__ set on the instance: honoured, read without running code."""
+
+    def __init__(self) -> None:
+        self.__kobako_allowed__ = {"shown"}
+
+    def shown(self) -> str:
+        return "shown"
+
+    def hidden(self) -> str:
+        return "hidden"
+
+
+class PropertyPolicy:
+    """A __kobako_allowed__ that is a property: reading it would run code, so all is refused."""
+
+    ran = 0
+
+    @property
+    def __kobako_allowed__(self) -> set[str]:
+        PropertyPolicy.ran += 1
+        return {"ok"}
+
+    def ok(self) -> str:
+        return "ok"
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [RaisingPredicate(), RaisingSet(), PropertyPolicy()],
+    ids=["predicate", "set", "property"],
+)
+def test_broken_kobako_allowed_refuses_every_method(obj: object) -> None:
+    """A __kobako_allowed__ that raises or cannot be read without running code refuses
+    every method (fails closed), as a rescuable NoServiceError; the Sandbox keeps working."""
+    sandbox = Sandbox().bind("S", obj)
+    with pytest.raises(NoServiceError, match="undefined method 'ok' for S"):
+        sandbox.run("S.ok")
+    script = "begin; S.ok; rescue NoMethodError => e; e.class.name; end"
+    assert sandbox.run(script).value == "Kobako::NoServiceError"
+    assert PropertyPolicy.ran == 0
+    assert Sandbox().run("1 + 1").value == 2
+
+
+def test_instance_kobako_allowed_is_honoured() -> None:
+    """__kobako_allowed__ in the instance's own __dict__ narrows its methods."""
+    sandbox = Sandbox().bind("S", InstancePolicy())
+    assert sandbox.run("S.shown").value == "shown"
+    with pytest.raises(NoServiceError, match="undefined method 'hidden' for S"):
+        sandbox.run("S.hidden")
+
+
+class Unhashable:
+    """An object whose __hash__ and __eq__ raise: no rule may call them."""
+
+    def __hash__(self) -> int:
+        raise KeyError("__hash__")
+
+    def __eq__(self, other: object) -> bool:
+        raise KeyError("__eq__")
+
+    def ping(self) -> str:
+        return "pong"
+
+
+class HostileClass(Unhashable):
+    """Also a __class__ property that raises: a bound Service object like this is
+    resolved without it."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise KeyError("__class__")
+
+
+def test_hostile_dunders_of_a_handle_are_never_needed() -> None:
+    """A Handle whose __hash__ and __eq__ raise is served, passed back and described
+    without calling them."""
+    hostile = Unhashable()
+    seen: list[object] = []
+    sandbox = Sandbox().bind("Src", lambda: hostile).bind("Sink", seen.append)
+    script = "h = Src.call; Sink.call(h); Sink.call(h); [h.ping, Src.call.ping]"
+    assert sandbox.run(script).value == ["pong", "pong"]
+    assert len(seen) == 2 and seen[0] is hostile and seen[1] is hostile
+    with pytest.raises(
+        NoServiceError, match=r"undefined method 'nope' for a Kobako::Handle \(Unhashable\)"
+    ):
+        sandbox.run("Src.call.nope")
+
+
+def test_service_object_with_raising_class_property() -> None:
+    """A bound object whose __class__ property raises is resolved without reading it."""
+    sandbox = Sandbox().bind("H", HostileClass())
+    assert sandbox.run("H.ping").value == "pong"
+    with pytest.raises(NoServiceError, match="undefined method 'nope' for H"):
+        sandbox.run("H.nope")
+
+
+def test_returning_an_object_whose_class_property_raises_is_a_service_error() -> None:
+    """A Service returning an object whose __class__ raises fails that call with a
+    rescuable Kobako::ServiceError naming the exception."""
+    sandbox = Sandbox().bind("Src", lambda: HostileClass())
+    script = "begin; Src.call; rescue Kobako::ServiceError => e; e.message; end"
+    assert sandbox.run(script).value == (
+        "KeyError: service returned a value that cannot be sent: '__class__'"
+    )
+
+
+def test_handle_with_raising_hash_as_argument_key_is_a_service_error() -> None:
+    """A Handle used as a Hash key in a call's arguments, whose __hash__ raises, fails
+    that call with a rescuable Kobako::ServiceError, and the run goes on."""
+    hostile = Unhashable()
+    sandbox = Sandbox().bind("Src", lambda: hostile).bind("Len", len)
+    script = (
+        "r = begin; Len.call({Src.call => 1}); rescue Kobako::ServiceError => e; e.message; end\n"
+        "[r, Len.call([1, 2])]"
+    )
+    message, two = sandbox.run(script).value
+    assert (message, two) == ("KeyError: '__hash__'", 2)
+
+
+def test_keyword_names_from_handles_are_refused_without_running_code() -> None:
+    """A Hash key that is a hostile Handle, splatted as keywords, is an ArgumentError."""
+    hostile = Unhashable()
+    seen, echo = recording_echo()
+    sandbox = Sandbox().bind("Src", lambda: hostile).bind("Echo", echo)
+    script = (
+        "begin; Echo.call(1, **{Src.call => 1}); rescue ArgumentError, Kobako::ServiceError => e;"
+        " e.class.name; end"
+    )
+    assert sandbox.run(script).value in ("ArgumentError", "Kobako::ServiceError")
+    assert seen == []
