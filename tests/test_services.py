@@ -13,7 +13,7 @@ import math
 import os
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgpack
@@ -1329,3 +1329,251 @@ def test_keyword_names_from_handles_are_refused_without_running_code() -> None:
     )
     assert sandbox.run(script).value in ("ArgumentError", "Kobako::ServiceError")
     assert seen == []
+
+
+# ---- 9. a getter never runs: the rule against an oracle of object shapes ----
+
+RAN: list[str] = []
+"""Every getter, __get__, __getattr__ or __getattribute__ below appends here when run."""
+
+
+def _ran(what: str) -> Any:
+    RAN.append(what)
+    return lambda *_a: "leaked"
+
+
+class OracleMeta(type):
+    @property
+    def meta_prop(cls) -> Any:
+        return _ran("meta_prop")
+
+    def meta_method(cls) -> str:
+        return "meta_method"
+
+
+class NonDataDescriptor:
+    """Callable, with a __get__ of its own: Python would run __get__ on lookup."""
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        return _ran("NonDataDescriptor.__get__")
+
+    def __call__(self, *args: Any) -> str:
+        return "direct"
+
+
+class DataDescriptor(NonDataDescriptor):
+    def __set__(self, obj: object, value: object) -> None:
+        _ran("DataDescriptor.__set__")
+
+
+class Shapes(metaclass=OracleMeta):
+    """One class holding every kind of attribute the rule must classify."""
+
+    data = 5
+    builtin = len
+    partial_attr = functools.partial(str.upper, "x")
+    custom = NonDataDescriptor()
+    custom_data = DataDescriptor()
+    static_prop = staticmethod(property(lambda self: _ran("static_prop")))
+
+    def method(self) -> str:
+        return "method"
+
+    partial_method = functools.partialmethod(method)
+
+    @property
+    def prop(self) -> Any:
+        return _ran("prop")
+
+    @classmethod  # type: ignore[misc]
+    @property
+    def cls_prop(cls) -> Any:
+        return _ran("cls_prop")
+
+    @classmethod
+    def cls_method(cls) -> str:
+        return "cls_method"
+
+    @staticmethod
+    def static_method() -> str:
+        return "static_method"
+
+    @functools.cached_property
+    def cached(self) -> Any:
+        _ran("cached")
+        return lambda: "cached"
+
+    def __getattr__(self, name: str) -> Any:
+        return _ran(f"__getattr__({name})")
+
+
+def _shapes_with_instance_attributes() -> Shapes:
+    shapes = Shapes()
+    shapes.inst_fn = lambda: "inst_fn"  # type: ignore[attr-defined]
+    shapes.inst_data = "secret"  # type: ignore[attr-defined]
+    return shapes
+
+
+def _shapes_with_cached_value() -> Shapes:
+    shapes = Shapes()
+    shapes.cached  # noqa: B018 - the host computes it, so it sits in the instance dict
+    RAN.clear()
+    return shapes
+
+
+class Overrider:
+    def __getattribute__(self, name: str) -> Any:
+        _ran(f"__getattribute__({name})")
+        return object.__getattribute__(self, name)
+
+    def method(self) -> str:
+        return "method"
+
+
+class Slotted:
+    __slots__ = ("slot",)
+
+    def __init__(self) -> None:
+        self.slot = lambda: "slot"
+
+    def method(self) -> str:
+        return "method"
+
+
+class ShadowedDict:
+    @property  # type: ignore[misc]
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        _ran("__dict__")
+        return {"method": lambda: "leaked"}
+
+    def method(self) -> str:
+        return "method"
+
+
+class MetaOverride(type):
+    def __getattribute__(cls, name: str) -> Any:
+        _ran(f"meta __getattribute__({name})")
+        return type.__getattribute__(cls, name)
+
+
+class WithMetaOverride(metaclass=MetaOverride):
+    @staticmethod
+    def static_method() -> str:
+        return "static_method"
+
+
+class CountingPolicy:
+    def __kobako_allowed__(self, name: str) -> bool:
+        RAN.append(f"policy({name})")
+        return name == "method"
+
+    def method(self) -> str:
+        return "method"
+
+    def other(self) -> str:
+        return "other"
+
+
+REFUSED_SHAPE: Any = NoServiceError
+
+# (id, object factory, name, arguments, expected value or REFUSED_SHAPE, user code that
+# may run). Written by hand from Python's semantics, not computed by the rule.
+ORACLE: list[tuple[str, Callable[[], Any], str, list[Any], Any, list[str]]] = [
+    ("method", Shapes, "method", [], "method", []),
+    ("property", Shapes, "prop", [], REFUSED_SHAPE, []),
+    ("classmethod-property", Shapes, "cls_prop", [], REFUSED_SHAPE, []),
+    ("classmethod-property-on-class", lambda: Shapes, "cls_prop", [], REFUSED_SHAPE, []),
+    ("staticmethod-property", Shapes, "static_prop", [], REFUSED_SHAPE, []),
+    ("classmethod", Shapes, "cls_method", [], "cls_method", []),
+    ("classmethod-on-class", lambda: Shapes, "cls_method", [], "cls_method", []),
+    ("staticmethod", Shapes, "static_method", [], "static_method", []),
+    ("staticmethod-on-class", lambda: Shapes, "static_method", [], "static_method", []),
+    ("cached-property", Shapes, "cached", [], REFUSED_SHAPE, []),
+    ("cached-property-computed-by-host", _shapes_with_cached_value, "cached", [], "cached", []),
+    ("custom-descriptor", Shapes, "custom", [], REFUSED_SHAPE, []),
+    ("custom-descriptor-on-class", lambda: Shapes, "custom", [], REFUSED_SHAPE, []),
+    ("custom-data-descriptor", Shapes, "custom_data", [], REFUSED_SHAPE, []),
+    ("partialmethod", Shapes, "partial_method", [], REFUSED_SHAPE, []),
+    ("class-attribute-builtin", Shapes, "builtin", [[1, 2]], 2, []),
+    ("class-attribute-partial", Shapes, "partial_attr", [], "X", []),
+    ("class-attribute-data", Shapes, "data", [], REFUSED_SHAPE, []),
+    ("getattr-only-name", Shapes, "dynamic", [], REFUSED_SHAPE, []),
+    ("instance-callable", _shapes_with_instance_attributes, "inst_fn", [], "inst_fn", []),
+    ("instance-data", _shapes_with_instance_attributes, "inst_data", [], REFUSED_SHAPE, []),
+    ("metaclass-property", lambda: Shapes, "meta_prop", [], REFUSED_SHAPE, []),
+    ("metaclass-method", lambda: Shapes, "meta_method", [], "meta_method", []),
+    ("getattribute-override", Overrider, "method", [], REFUSED_SHAPE, []),
+    ("metaclass-getattribute-override", lambda: WithMetaOverride, "static_method", [],
+     REFUSED_SHAPE, []),
+    ("slot", Slotted, "slot", [], REFUSED_SHAPE, []),
+    ("method-next-to-slots", Slotted, "method", [], "method", []),
+    ("shadowed-dict", ShadowedDict, "method", [], REFUSED_SHAPE, []),
+    ("policy-allows", CountingPolicy, "method", [], "method", ["policy(method)"]),
+    ("policy-refuses", CountingPolicy, "other", [], REFUSED_SHAPE, ["policy(other)"]),
+]  # fmt: skip
+
+ORACLE_CASES = pytest.mark.parametrize(
+    ("make", "name", "args", "expected", "may_run"),
+    [pytest.param(*case[1:], id=case[0]) for case in ORACLE],
+)
+
+
+@pytest.fixture
+def ran() -> Iterator[list[str]]:
+    """The getters run during the test (cleared before it)."""
+    RAN.clear()
+    yield RAN
+    RAN.clear()
+
+
+@ORACLE_CASES
+def test_method_rule_matches_the_oracle(
+    ran: list[str],
+    make: Callable[[], Any],
+    name: str,
+    args: list[Any],
+    expected: Any,
+    may_run: list[str],
+) -> None:
+    """resolve_method allows exactly the oracle's callables, and no getter, __get__,
+    __getattr__ or __getattribute__ runs while it decides."""
+    from kobako_async._services import resolve_method
+
+    method = resolve_method(make(), name)
+    assert ran == may_run
+    if expected is REFUSED_SHAPE:
+        assert method is None
+    else:
+        assert method is not None
+        value = method(*args)
+        assert type(value) is type(expected) and value == expected
+    assert ran == may_run
+
+
+@ORACLE_CASES
+def test_method_rule_oracle_through_the_guest(
+    ran: list[str],
+    make: Callable[[], Any],
+    name: str,
+    args: list[Any],
+    expected: Any,
+    may_run: list[str],
+) -> None:
+    """Through a real run, refused shapes are NoServiceError exactly like a missing
+    method, allowed ones return their value, and no getter ever runs."""
+    sandbox = Sandbox().bind("S", make())
+    script = f"S.__send__(:{name}, *{as_ruby(args)})"
+    if expected is REFUSED_SHAPE:
+        with pytest.raises(
+            NoServiceError, match=f"^NoMethodError: undefined method '{name}' for S$"
+        ):
+            sandbox.run(script)
+    else:
+        value = sandbox.run(script).value
+        assert type(value) is type(expected) and value == expected
+    assert ran == may_run
+
+
+def as_ruby(value: Any) -> str:
+    """A Ruby literal for the oracle's arguments (lists of ints)."""
+    return repr(value)

@@ -16,6 +16,7 @@ A refused method is reported exactly like a missing one.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import re
@@ -410,7 +411,11 @@ def check_sync_service(path: str, obj: Any) -> None:
 
 
 def _is_coroutine_function(obj: object) -> bool:
+    # inspect would read attributes of any object (its __class__, say): ask it only
+    # about the kinds it can answer for, whose attributes are the interpreter's
+    if not (attrs.is_routine(obj) or type(obj) is functools.partial):
+        return False
     try:
         return inspect.iscoroutinefunction(obj)
     except Exception:
-        return False  # an object whose attributes raise is no coroutine function
+        return False
