@@ -7,8 +7,10 @@ Dispatcher, captured while a real run uses it.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import json
 import math
 import os
 import random
@@ -1577,3 +1579,184 @@ def test_method_rule_oracle_through_the_guest(
 def as_ruby(value: Any) -> str:
     """A Ruby literal for the oracle's arguments (lists of ints)."""
     return repr(value)
+
+
+# ---- 10. a reply that cannot be encoded is a Service error ----
+
+
+class IterRaises(list[int]):
+    def __iter__(self) -> Iterator[int]:
+        raise RuntimeError("no iterating")
+
+    def __len__(self) -> int:
+        raise RuntimeError("no length")
+
+
+class ItemsRaise(dict[str, int]):
+    def items(self) -> Any:
+        raise LookupError("no items")
+
+    def __iter__(self) -> Iterator[str]:
+        raise LookupError("no keys")
+
+
+class StrRaises(str):
+    def __str__(self) -> str:
+        raise TypeError("no str")
+
+
+UNENCODABLE = [
+    pytest.param(lambda: json.loads('"\\ud800"'), "UnicodeEncodeError", id="lone-surrogate"),
+    pytest.param(lambda: {"k": ["ok", "\udfff"]}, "UnicodeEncodeError", id="nested-surrogate"),
+    pytest.param(lambda: {"\ud800": 1}, "UnicodeEncodeError", id="surrogate-key"),
+    pytest.param(lambda: IterRaises([1, 2]), "RuntimeError", id="list-subclass-iter-len"),
+    pytest.param(lambda: ItemsRaise(a=1), "LookupError", id="dict-subclass-items"),
+    pytest.param(lambda: StrRaises("x"), "TypeError", id="str-subclass-str"),
+]
+
+
+@pytest.mark.parametrize(("make", "klass"), UNENCODABLE)
+def test_unencodable_reply_is_rescuable(make: Callable[[], Any], klass: str) -> None:
+    """A Service value whose encoding fails is a Kobako::ServiceError the script
+    rescues, naming the encoding error; the run goes on."""
+    sandbox = Sandbox().bind("Svc", make).bind("Len", len)
+    script = "r = begin; Svc.call; rescue => e; [e.class.name, e.message]; end; [r, Len.call('ab')]"
+    (rescued_class, message), two = sandbox.run(script).value
+    assert (rescued_class, two) == ("Kobako::ServiceError", 2)
+    assert message.startswith(f"{klass}: service returned a value that cannot be sent: ")
+
+
+@pytest.mark.parametrize(("make", "klass"), UNENCODABLE)
+def test_unencodable_reply_unrescued_is_a_service_error(
+    make: Callable[[], Any], klass: str
+) -> None:
+    """Unrescued, the encoding failure is a ServiceError whose __cause__ is the
+    encoding exception itself."""
+    with pytest.raises(ServiceError, match=f"^{klass}: service returned a value") as info:
+        Sandbox().bind("Svc", make).run("Svc.call")
+    assert type(info.value) is ServiceError
+    assert info.value.klass == klass
+    assert type(info.value.__cause__).__name__ == klass
+
+
+def test_json_loads_surrogate_reproducer() -> None:
+    """The issue's reproducer: bind json.loads, decode a lone surrogate, rescue it."""
+    sandbox = Sandbox().bind("Decode", json.loads)
+    script = 'begin; Decode.call(\'"\\\\ud800"\'); rescue => e; "rescued"; end'
+    assert sandbox.run(script).value == "rescued"
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("cannot print")
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        pytest.param(ValueError("bad \ud800 text"), "ValueError: bad \\ud800 text", id="surrogate"),
+        pytest.param(Unprintable(), "Unprintable: <unprintable Unprintable>", id="str-raises"),
+        pytest.param(
+            ValueError("x" * 100_000),
+            "ValueError: " + "x" * 8192 + "... (91808 more characters)",
+            id="huge",
+        ),
+    ],
+)
+def test_service_exception_whose_message_cannot_be_sent(exc: Exception, expected: str) -> None:
+    """A Service exception whose message raises, has lone surrogates or is huge still
+    reaches the script as a rescuable error with a readable message."""
+
+    def fail() -> None:
+        raise exc
+
+    script = "begin; Svc.call; rescue Kobako::ServiceError => e; e.message; end"
+    assert Sandbox().bind("Svc", fail).run(script).value == expected
+
+
+# ---- 11. cancellation and BaseException from Services ----
+
+
+def test_sync_service_cancelled_error_is_a_service_error() -> None:
+    """A sync Service raising asyncio.CancelledError is a rescuable Service error: a
+    synchronous run cannot be its caller's cancellation."""
+
+    def cancelled() -> None:
+        raise asyncio.CancelledError("upstream gave up")
+
+    sandbox = Sandbox().bind("Svc", cancelled)
+    script = "begin; Svc.call; rescue Kobako::ServiceError => e; e.message; end"
+    assert sandbox.run(script).value == "CancelledError: upstream gave up"
+    with pytest.raises(ServiceError, match="^CancelledError: upstream gave up$") as info:
+        sandbox.run("Svc.call")
+    assert type(info.value.__cause__) is asyncio.CancelledError
+
+
+class Abort(BaseException):
+    """An application's own BaseException subclass."""
+
+
+BASE_EXCEPTIONS = pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(KeyboardInterrupt, id="KeyboardInterrupt"),
+        pytest.param(lambda: SystemExit(3), id="SystemExit"),
+        pytest.param(lambda: Abort("stop"), id="custom-BaseException"),
+        pytest.param(GeneratorExit, id="GeneratorExit"),
+    ],
+)
+
+
+@BASE_EXCEPTIONS
+def test_service_base_exception_stops_the_guest_and_is_reraised(
+    make: Callable[[], BaseException],
+) -> None:
+    """A Service raising a BaseException that is not an Exception (KeyboardInterrupt,
+    SystemExit, ...) stops the guest at once (no rescue, no further statement) and
+    Sandbox.run re-raises that same exception; the Sandbox keeps working."""
+    exc = make()
+    after: list[int] = []
+
+    def fail() -> None:
+        raise exc
+
+    sandbox = Sandbox().bind("Svc", fail).bind("After", lambda: after.append(1))
+    with pytest.raises(type(exc)) as info:
+        sandbox.run("begin; Svc.call; rescue Exception; end; After.call")
+    assert info.value is exc
+    assert after == []
+    assert sandbox.run("After.call; 1").value == 1
+    assert after == [1]
+
+
+@BASE_EXCEPTIONS
+def test_base_exception_from_a_policy_is_reraised(make: Callable[[], BaseException]) -> None:
+    """A __kobako_allowed__ predicate raising KeyboardInterrupt (say) is re-raised too."""
+    exc = make()
+
+    class Policy:
+        def __kobako_allowed__(self, name: str) -> bool:
+            raise exc
+
+        def ok(self) -> int:
+            return 1
+
+    with pytest.raises(type(exc)) as info:
+        Sandbox().bind("P", Policy()).run("P.ok")
+    assert info.value is exc
+
+
+def test_base_exception_does_not_leak_into_the_next_run() -> None:
+    """After a re-raised KeyboardInterrupt, a later trap in the same thread is a plain
+    TrapError, and a Service Exception a plain ServiceError."""
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    sandbox = Sandbox().bind("Svc", interrupt).bind("Fail", Failing())
+    with pytest.raises(KeyboardInterrupt):
+        sandbox.run("Svc.call")
+    with pytest.raises(ServiceError, match="QuotaExceeded"):
+        sandbox.run("Fail.fail")
+    with pytest.raises(TimeoutError):
+        Sandbox(timeout=0.05).run("loop {}")
