@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -257,3 +257,30 @@ async def test_dispatch_async_passes_the_callers_cancellation() -> None:
             pytest.fail("dispatch_async returned although its caller was cancelled")
     assert scope.cancelled_caught
     assert dispatcher.escaped is None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(KeyboardInterrupt, id="KeyboardInterrupt"),
+        pytest.param(lambda: SystemExit(2), id="SystemExit"),
+    ],
+)
+async def test_service_keyboard_interrupt_reaches_the_caller(
+    pool: Pool, make: Callable[[], BaseException]
+) -> None:
+    """A Service raising KeyboardInterrupt or SystemExit stops the run (the script
+    does not go on) and pool.run re-raises that same exception; the Pool serves on."""
+    exc = make()
+    gate = Gate()
+
+    async def fail() -> None:
+        raise exc
+
+    with pytest.raises(type(exc)) as info:
+        await pool.run(
+            "begin; Fail.call; rescue Exception; end; Gate.mark", bind={"Gate": gate, "Fail": fail}
+        )
+    assert info.value is exc
+    assert gate.marks == 0
+    await assert_usable(pool)

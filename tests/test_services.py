@@ -1760,3 +1760,14 @@ def test_base_exception_does_not_leak_into_the_next_run() -> None:
         sandbox.run("Fail.fail")
     with pytest.raises(TimeoutError):
         Sandbox(timeout=0.05).run("loop {}")
+
+
+@pytest.mark.parametrize("key", ["1", "nil", "[1]", "{a: 1}", "1.5", "Src.call"])
+def test_keywords_with_non_name_keys_are_argument_errors(key: str) -> None:
+    """A splatted Hash whose key is not a Symbol or String is an ArgumentError before
+    the Service runs, whatever the key decodes to (a Handle included)."""
+    seen, echo = recording_echo()
+    sandbox = Sandbox().bind("Echo", echo).bind("Src", lambda: Conn(1))
+    with pytest.raises(SandboxError, match="^ArgumentError: keyword names must be Symbols$"):
+        sandbox.run(f"Echo.call(1, **{{{key} => 2}})")
+    assert seen == []
