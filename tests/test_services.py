@@ -1771,3 +1771,12 @@ def test_keywords_with_non_name_keys_are_argument_errors(key: str) -> None:
     with pytest.raises(SandboxError, match="^ArgumentError: keyword names must be Symbols$"):
         sandbox.run(f"Echo.call(1, **{{{key} => 2}})")
     assert seen == []
+
+
+@pytest.mark.parametrize("bind", [[("A", 1)], (("A", 1),), "A"], ids=["list", "tuple", "str"])
+def test_per_run_bind_that_is_not_a_mapping_is_a_type_error(bind: Any) -> None:
+    """run(bind=...) with pairs instead of a mapping is a TypeError naming the type."""
+    sandbox = Sandbox()
+    with pytest.raises(TypeError, match="^bind must map Service paths to objects, not "):
+        sandbox.run("1", bind=bind)
+    assert sandbox.run("1").value == 1

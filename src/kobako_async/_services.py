@@ -97,7 +97,14 @@ def add_binding(bindings: dict[str, Any], path: str, obj: Any) -> None:
 def merge_run_bindings(
     bindings: Mapping[str, Any], extra: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """Per-run bindings fill or shadow equal paths; new ones must not nest with others."""
+    """Per-run bindings fill or shadow equal paths; new ones must not nest with others.
+
+    Raises:
+        TypeError: ``extra`` is not a mapping (a list of pairs, say).
+        ValueError: a path is malformed, unfilled, or nests with another.
+    """
+    if extra is not None and not isinstance(extra, Mapping):
+        raise TypeError(f"bind must map Service paths to objects, not {type(extra).__name__}")
     merged = dict(bindings)
     for path, obj in (extra or {}).items():
         check_path(path)
