@@ -5,13 +5,21 @@ Method rules, the sandbox's security boundary:
 
 - only public names: nothing starting with ``_``, and nothing that every object or
   class has (``mro``, ``__class__``, ...);
-- only callables found without running code: properties and other data
-  descriptors are refused, so a getter never runs on a guest's behalf;
+- only callables found without running code of the object's (``_attrs.lookup``):
+  properties, other descriptors, ``__getattr__`` and ``__getattribute__`` overrides
+  never run on a guest's behalf;
 - ``call`` on a plain function or lambda calls the function itself;
-- an optional ``__kobako_allowed__`` on the object (a set of names, or a predicate
-  taking the name) narrows the rest.
+- an optional ``__kobako_allowed__`` (a set of names, or a predicate taking the
+  name), read from the class or the instance's own dict, narrows the rest; one that
+  raises or cannot be read without running code refuses everything.
 
-A refused method is reported exactly like a missing one.
+A refused method, or any exception while resolving one, is reported exactly like a
+missing method.
+
+What a call may end in (Dispatcher): every ``Exception`` while decoding, calling or
+encoding, and a Service's own CancelledError, is an error reply the script can
+rescue; the caller's own cancellation and a non-``Exception`` a Service raised
+(KeyboardInterrupt, SystemExit, ...) propagate, the latter recorded in ``escaped``.
 """
 
 from __future__ import annotations
