@@ -34,6 +34,12 @@ UNSAFE: Any = type("Unsafe", (), {"__repr__": lambda self: "UNSAFE"})()
 _TYPE_MRO = type.__dict__["__mro__"]
 _TYPE_DICT = type.__dict__["__dict__"]
 _TYPE_NAME = type.__dict__["__name__"]
+_TYPE_FLAGS = type.__dict__["__flags__"]
+_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: builtin types, set by PyType_Ready
+
+FIXED_LOOKUPS_MAX = 4096
+_fixed: dict[tuple[type, str], Any] = {}
+_UNKNOWN: Any = object()
 
 # Descriptors implemented in C whose __get__ runs no Python code.
 _C_METHODS = (
@@ -64,11 +70,52 @@ def is_class(obj: object) -> bool:
 
 def class_lookup(cls: type, name: str) -> Any:
     """``name`` in the dictionaries along ``cls``'s MRO, unbound, or MISSING."""
+    return _scan(cls, (name,))[0]
+
+
+def _scan(cls: type, names: tuple[str, ...]) -> list[Any]:
+    """Each of ``names`` along ``cls``'s MRO (one walk), unbound, or MISSING."""
+    if _TYPE_FLAGS.__get__(cls) & _IMMUTABLE_TYPE:
+        return [_fixed_lookup(cls, name) for name in names]
+    found = [MISSING] * len(names)
     for klass in _TYPE_MRO.__get__(cls):
         namespace = _TYPE_DICT.__get__(klass)
-        if name in namespace:
-            return namespace[name]
-    return MISSING
+        for i, name in enumerate(names):
+            if found[i] is MISSING and name in namespace:
+                found[i] = namespace[name]
+    return found
+
+
+def _fixed_lookup(cls: type, name: str) -> Any:
+    """class_lookup on a builtin type, whose dictionaries never change: remembered
+    (up to FIXED_LOOKUPS_MAX, so that guest-chosen names cannot grow it forever)."""
+    key = (cls, name)
+    found = _fixed.get(key, _UNKNOWN)
+    if found is _UNKNOWN:
+        found = MISSING
+        for klass in _TYPE_MRO.__get__(cls):
+            namespace = _TYPE_DICT.__get__(klass)
+            if name in namespace:
+                found = namespace[name]
+                break
+        if len(_fixed) < FIXED_LOOKUPS_MAX:
+            _fixed[key] = found
+    return found
+
+
+# Kinds whose class is a builtin (never changes) and has no __set__/__delete__, so
+# no need to look: by far the most common attributes.
+_NOT_DATA = frozenset(
+    {
+        types.FunctionType,
+        types.BuiltinFunctionType,
+        types.MethodType,
+        staticmethod,
+        classmethod,
+        type,
+        *_C_METHODS,
+    }
+)
 
 
 def _has(cls: type, name: str) -> bool:
@@ -77,13 +124,16 @@ def _has(cls: type, name: str) -> bool:
 
 def _is_data_descriptor(attr: object) -> bool:
     kind = type(attr)
-    return _has(kind, "__get__") and (_has(kind, "__set__") or _has(kind, "__delete__"))
+    if kind in _NOT_DATA:
+        return False
+    get, set_, delete = _scan(kind, ("__get__", "__set__", "__delete__"))
+    return get is not MISSING and (set_ is not MISSING or delete is not MISSING)
 
 
-def _plain_getattribute(cls: type) -> bool:
-    """Whether attribute access on instances of ``cls`` is the interpreter's own: the
-    nearest ``__getattribute__`` is a C slot, not one written in Python."""
-    return type(class_lookup(cls, "__getattribute__")) is types.WrapperDescriptorType
+def _plain(getattribute: object) -> bool:
+    """Whether the nearest ``__getattribute__`` is the interpreter's (a C slot) rather
+    than one written in Python."""
+    return type(getattribute) is types.WrapperDescriptorType
 
 
 def is_routine(obj: object) -> bool:
@@ -101,9 +151,9 @@ def is_routine(obj: object) -> bool:
     )
 
 
-def _instance_dict(obj: object) -> dict[str, Any] | None | Any:
-    """``obj``'s own ``__dict__``, None if it has none, UNSAFE if a class shadows it."""
-    attr = class_lookup(type(obj), "__dict__")
+def _instance_dict(obj: object, attr: Any) -> dict[str, Any] | None | Any:
+    """``obj``'s own ``__dict__`` given the class's ``__dict__`` entry ``attr``: None
+    if it has none, UNSAFE if a class shadows it with something of its own."""
     if attr is MISSING:
         return None
     if type(attr) in (types.GetSetDescriptorType, types.MemberDescriptorType):
@@ -128,35 +178,55 @@ def _bind(attr: Any, instance: object | None, owner: type) -> Any:
         return UNSAFE
     if kind in _C_METHODS:
         return attr.__get__(instance, owner)
-    if _has(kind, "__get__"):
-        return UNSAFE  # its __get__ is code of its own
-    return attr
+    if kind in _NOT_DATA or not _has(kind, "__get__"):
+        return attr
+    return UNSAFE  # its __get__ is code of its own
 
 
 def lookup(obj: object, name: str) -> Any:
     """``getattr(obj, name)`` computed without running the object's code: the value,
-    MISSING, or UNSAFE (see the module docstring). Never raises for ordinary objects;
-    callers still contain exceptions, since a hostile class can break any reading."""
+    MISSING, or UNSAFE (see the module docstring)."""
+    return lookup_all(obj, (name,))[0]
+
+
+def lookup_all(obj: object, names: tuple[str, ...]) -> list[Any]:
+    """``lookup`` of each of ``names``, sharing the walks along the MRO. Never raises
+    for ordinary objects; callers still contain exceptions, since a hostile class can
+    break any reading."""
     if is_class(obj):
         assert isinstance(obj, type)  # for mypy: is_class checked the real type
         meta = type(obj)
-        if not _plain_getattribute(meta):
-            return UNSAFE
-        meta_attr = class_lookup(meta, name)
-        if meta_attr is not MISSING and _is_data_descriptor(meta_attr):
-            return UNSAFE  # a metaclass property: it would win, and it is a getter
-        attr = class_lookup(obj, name)
-        if attr is not MISSING:
-            return _bind(attr, None, obj)
-        return MISSING if meta_attr is MISSING else _bind(meta_attr, obj, meta)
+        getattribute, *meta_attrs = _scan(meta, ("__getattribute__", *names))
+        if not _plain(getattribute):
+            return [UNSAFE] * len(names)
+        return [
+            _class_attribute(obj, meta, meta_attr, attr)
+            for meta_attr, attr in zip(meta_attrs, _scan(obj, names), strict=True)
+        ]
     owner = type(obj)
-    if not _plain_getattribute(owner):
-        return UNSAFE
-    attr = class_lookup(owner, name)
-    if attr is not MISSING and _is_data_descriptor(attr):
-        return UNSAFE
-    namespace = _instance_dict(obj)
+    getattribute, dict_attr, *attrs = _scan(owner, ("__getattribute__", "__dict__", *names))
+    if not _plain(getattribute):
+        return [UNSAFE] * len(names)
+    namespace = _instance_dict(obj, dict_attr)
     if namespace is UNSAFE:
+        return [UNSAFE] * len(names)
+    return [
+        _instance_attribute(obj, owner, namespace, n, a) for n, a in zip(names, attrs, strict=True)
+    ]
+
+
+def _class_attribute(cls: type, meta: type, meta_attr: Any, attr: Any) -> Any:
+    if meta_attr is not MISSING and _is_data_descriptor(meta_attr):
+        return UNSAFE  # a metaclass property: it would win, and it is a getter
+    if attr is not MISSING:
+        return _bind(attr, None, cls)
+    return MISSING if meta_attr is MISSING else _bind(meta_attr, cls, meta)
+
+
+def _instance_attribute(
+    obj: object, owner: type, namespace: dict[str, Any] | None, name: str, attr: Any
+) -> Any:
+    if attr is not MISSING and _is_data_descriptor(attr):
         return UNSAFE
     if namespace is not None:
         value = dict.get(namespace, name, MISSING)

@@ -134,11 +134,11 @@ def resolve_method(obj: Any, name: str) -> Callable[..., Any] | None:
     if not name or name.startswith("_") or (name in _REFLECTIVE and name != "call"):
         return None
     try:
-        if not _allowed_by_policy(obj, name):
+        policy, method = attrs.lookup_all(obj, ("__kobako_allowed__", name))
+        if not _allowed_by_policy(policy, name):
             return None
         if name == "call" and attrs.is_routine(obj):
             return obj  # type: ignore[no-any-return]
-        method = attrs.lookup(obj, name)
     except Exception:
         return None
     if method is attrs.MISSING or method is attrs.UNSAFE or not callable(method):
@@ -146,13 +146,11 @@ def resolve_method(obj: Any, name: str) -> Callable[..., Any] | None:
     return method  # type: ignore[no-any-return]
 
 
-def _allowed_by_policy(obj: Any, name: str) -> bool:
-    """What ``__kobako_allowed__`` (a set of names or a predicate) says of ``name``.
-
-    Read from the class or the instance's own dict, never through ``__getattr__``; a
-    policy that cannot be read without running code, or that raises, refuses all.
+def _allowed_by_policy(policy: Any, name: str) -> bool:
+    """What ``__kobako_allowed__`` (a set of names or a predicate), as ``attrs.lookup``
+    read it from the class or the instance's own dict, says of ``name``; a policy that
+    cannot be read without running code, or that raises, refuses all.
     """
-    policy = attrs.lookup(obj, "__kobako_allowed__")
     if policy is attrs.MISSING:
         return True
     if policy is attrs.UNSAFE:
