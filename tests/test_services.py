@@ -1423,6 +1423,21 @@ def _shapes_with_cached_value() -> Shapes:
     return shapes
 
 
+def _function_with_attributes() -> str:
+    return "called"
+
+
+_function_with_attributes.helper = lambda: "helper"  # type: ignore[attr-defined]
+_function_with_attributes.data = 3  # type: ignore[attr-defined]
+
+
+def _function_with_policy() -> str:
+    return "called"
+
+
+_function_with_policy.__kobako_allowed__ = frozenset()  # type: ignore[attr-defined]
+
+
 class Overrider:
     def __getattribute__(self, name: str) -> Any:
         _ran(f"__getattribute__({name})")
@@ -1512,6 +1527,11 @@ ORACLE: list[tuple[str, Callable[[], Any], str, list[Any], Any, list[str]]] = [
     ("shadowed-dict", ShadowedDict, "method", [], REFUSED_SHAPE, []),
     ("policy-allows", CountingPolicy, "method", [], "method", ["policy(method)"]),
     ("policy-refuses", CountingPolicy, "other", [], REFUSED_SHAPE, ["policy(other)"]),
+    ("function-call", lambda: _function_with_attributes, "call", [], "called", []),
+    ("function-attribute", lambda: _function_with_attributes, "helper", [], "helper", []),
+    ("function-data", lambda: _function_with_attributes, "data", [], REFUSED_SHAPE, []),
+    ("function-policy", lambda: _function_with_policy, "call", [], REFUSED_SHAPE, []),
+    ("bound-method-call", lambda: Shapes().method, "call", [], "method", []),
 ]  # fmt: skip
 
 ORACLE_CASES = pytest.mark.parametrize(

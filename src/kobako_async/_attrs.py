@@ -40,6 +40,7 @@ _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: builtin types, set by PyTy
 FIXED_LOOKUPS_MAX = 4096
 _fixed: dict[tuple[type, str], Any] = {}
 _UNKNOWN: Any = object()
+_FUNCTION = types.FunctionType
 
 # Descriptors implemented in C whose __get__ runs no Python code.
 _C_METHODS = (
@@ -193,6 +194,11 @@ def lookup_all(obj: object, names: tuple[str, ...]) -> list[Any]:
     """``lookup`` of each of ``names``, sharing the walks along the MRO. Never raises
     for ordinary objects; callers still contain exceptions, since a hostile class can
     break any reading."""
+    if type(obj) is _FUNCTION and all(_fixed_lookup(_FUNCTION, n) is MISSING for n in names):
+        # the commonest Service, a plain function: its class is builtin and binds none
+        # of these names, so only its own __dict__ can hold them
+        own: dict[str, Any] = obj.__dict__
+        return [dict.get(own, name, MISSING) for name in names]
     if is_class(obj):
         assert isinstance(obj, type)  # for mypy: is_class checked the real type
         meta = type(obj)
