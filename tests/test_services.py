@@ -1800,3 +1800,113 @@ def test_per_run_bind_that_is_not_a_mapping_is_a_type_error(bind: Any) -> None:
     with pytest.raises(TypeError, match="^bind must map Service paths to objects, not "):
         sandbox.run("1", bind=bind)
     assert sandbox.run("1").value == 1
+
+
+# ---- 12. the rule against Python itself, over generated class shapes ----
+
+
+def _kind_factories() -> dict[str, Callable[[str], Any]]:
+    """Attribute kinds, each instrumented so that any code of its own appends to RAN."""
+
+    def method(self: object) -> str:
+        return "method"
+
+    def cls_method(cls: type) -> str:
+        return "cls_method"
+
+    def static() -> str:
+        return "static"
+
+    def getter(label: str) -> Callable[[Any], Any]:
+        return lambda self: _ran(label)
+
+    def cached(label: str) -> Any:
+        prop = functools.cached_property(getter(label))
+        prop.__set_name__(None, label)  # bound to the class attribute name at build time
+        return prop
+
+    return {
+        "method": lambda label: method,
+        "property": lambda label: property(getter(label)),
+        "classmethod": lambda label: classmethod(cls_method),
+        "classmethod-property": lambda label: classmethod(property(getter(label))),  # type: ignore[arg-type]
+        "staticmethod": lambda label: staticmethod(static),
+        "staticmethod-property": lambda label: staticmethod(property(getter(label))),
+        "custom": lambda label: NonDataDescriptor(),
+        "custom-data": lambda label: DataDescriptor(),
+        "data": lambda label: 7,
+        "builtin": lambda label: len,
+        "partial": lambda label: functools.partial(str.upper, "p"),
+    }
+
+
+KINDS = _kind_factories()
+NAMES = ["a", "b", "c"]
+
+LEVELS = st.fixed_dictionaries(
+    {
+        "meta": st.dictionaries(
+            st.sampled_from(NAMES), st.sampled_from(["method", "property", "data"]), max_size=2
+        ),
+        "base": st.dictionaries(st.sampled_from(NAMES), st.sampled_from(sorted(KINDS)), max_size=3),
+        "cls": st.dictionaries(st.sampled_from(NAMES), st.sampled_from(sorted(KINDS)), max_size=3),
+        "instance": st.dictionaries(
+            st.sampled_from(NAMES), st.sampled_from(["lambda", "data"]), max_size=2
+        ),
+        "getattr": st.booleans(),
+        "on_class": st.booleans(),
+    }
+)
+
+
+def _build(shape: dict[str, Any]) -> Any:
+    """A class (or instance) with the generated attributes at each level."""
+    meta_ns = {
+        name: {
+            "method": lambda cls: "meta_method",
+            "property": property(lambda cls: _ran("meta property")),
+            "data": 1,
+        }[kind]
+        for name, kind in shape["meta"].items()
+    }
+    meta = type("GenMeta", (type,), meta_ns)
+    base = meta("GenBase", (), {n: KINDS[k](n) for n, k in shape["base"].items()})
+    ns = {n: KINDS[k](n) for n, k in shape["cls"].items()}
+    if shape["getattr"]:
+        ns["__getattr__"] = lambda self, name: _ran(f"__getattr__({name})")
+    cls = meta("Gen", (base,), ns)
+    if shape["on_class"]:
+        return cls
+    obj = cls()
+    for name, kind in shape["instance"].items():
+        # written to the dict directly: under a data descriptor too, which must still win
+        obj.__dict__[name] = (lambda: "inst") if kind == "lambda" else "inst-data"
+    return obj
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=LEVELS, name=st.sampled_from(NAMES))
+def test_method_rule_agrees_with_python(shape: dict[str, Any], name: str) -> None:
+    """Over generated classes (metaclass, base, class and instance attributes of every
+    kind sharing names): the rule never runs code of the object's; whatever it allows
+    is what getattr gives; and whatever getattr gives as a callable without running
+    any code, the rule allows."""
+    from kobako_async._services import resolve_method
+
+    RAN.clear()
+    obj = _build(shape)
+    method = resolve_method(obj, name)
+    assert RAN == [], "the rule ran code of the object's"
+    try:
+        expected: Any = getattr(obj, name)
+        ran_code = bool(RAN)
+    except AttributeError:
+        expected, ran_code = None, bool(RAN)
+    RAN.clear()
+    python_allows = not ran_code and expected is not None and callable(expected)
+    note(f"python: {expected!r} ran={ran_code}; rule: {method!r}")
+    if method is None:
+        assert not python_allows
+    else:
+        assert python_allows
+        assert method == expected
