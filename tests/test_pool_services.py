@@ -284,3 +284,16 @@ async def test_service_keyboard_interrupt_reaches_the_caller(
     assert info.value is exc
     assert gate.marks == 0
     await assert_usable(pool)
+
+
+class BrokenAwaitable:
+    def __await__(self) -> Any:
+        raise RuntimeError("cannot await")
+
+
+async def test_awaitable_whose_await_raises_is_a_service_error(pool: Pool) -> None:
+    """A Service returning an awaitable whose __await__ raises fails its call with a
+    rescuable Kobako::ServiceError."""
+    script = "begin; Gate.call; rescue Kobako::ServiceError => e; e.message; end"
+    value = (await pool.run(script, bind={"Gate": lambda: BrokenAwaitable()})).value
+    assert value == "RuntimeError: cannot await"

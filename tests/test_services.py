@@ -1910,3 +1910,25 @@ def test_method_rule_agrees_with_python(shape: dict[str, Any], name: str) -> Non
     else:
         assert python_allows
         assert method == expected
+
+
+class BrokenAwaitable:
+    """Awaitable by its class, but its close() raises and its __class__ lies."""
+
+    def __await__(self) -> Iterator[None]:
+        raise RuntimeError("cannot await")
+
+    def close(self) -> None:
+        raise RuntimeError("cannot close")
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise KeyError("__class__")
+
+
+def test_sync_sandbox_refuses_a_broken_awaitable() -> None:
+    """An awaitable returned to the sync Sandbox is refused as async, rescuably, even
+    when closing it raises."""
+    sandbox = Sandbox().bind("Svc", lambda: BrokenAwaitable())
+    script = "begin; Svc.call; rescue Kobako::ServiceError => e; e.message; end"
+    assert sandbox.run(script).value == "TypeError: async services need a kobako_async.Pool"
