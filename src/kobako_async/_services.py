@@ -160,8 +160,8 @@ def _allowed_by_policy(policy: Any, name: str) -> bool:
 
 
 def describe(target: Any) -> str:
-    if isinstance(target, str):
-        return target
+    if _is_a(target, str):
+        return str.__str__(target)
     return f"a Kobako::Handle ({attrs.type_name(target)})"
 
 
@@ -312,8 +312,8 @@ class Dispatcher:
         depth, tb = 0, exc.__traceback__
         while tb is not None:
             depth, tb = depth + 1, tb.tb_next
-        if isinstance(exc, TypeError) and depth <= 2:
-            return _error("ArgumentError", str(exc))
+        if _is_a(exc, TypeError) and depth <= 2:
+            return _error("ArgumentError", _exception_text(exc))
         return self._service_raised(exc)
 
     def _service_raised(self, exc: BaseException, context: str = "") -> bytes:
