@@ -15,6 +15,7 @@ import math
 import os
 import random
 import re
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -1903,7 +1904,10 @@ def test_method_rule_agrees_with_python(shape: dict[str, Any], name: str) -> Non
     except AttributeError:
         expected, ran_code = None, bool(RAN)
     RAN.clear()
-    python_allows = not ran_code and expected is not None and callable(expected)
+    # from 3.13 a classmethod wrapping a property binds the property itself: a method
+    # object that is callable in name only
+    hollow = isinstance(expected, types.MethodType) and not callable(expected.__func__)
+    python_allows = not ran_code and callable(expected) and not hollow
     note(f"python: {expected!r} ran={ran_code}; rule: {method!r}")
     if method is None:
         assert not python_allows
