@@ -7,16 +7,19 @@ rules must never run any of it on a guest's behalf, so ``lookup`` follows Python
 own precedence by reading class and instance dictionaries, and binds only the kinds
 whose binding is done in C by the interpreter:
 
-- plain functions (bound to the instance, as Python does), ``staticmethod`` and
-  ``classmethod`` of a plain callable, the builtin method descriptors;
+- plain functions (bound to the instance, as Python does), a ``classmethod`` of a
+  function or of a callable with no ``__get__``, the builtin method descriptors;
+- what a ``staticmethod`` wraps, returned as it is (never bound, so a wrapped
+  property comes back as the property object, which is not callable);
 - plain values with no ``__get__`` (nested classes, ``functools.partial``, sets...);
 - values in the instance's own ``__dict__``, which Python never binds.
 
 Everything else that Python would resolve by running code is ``UNSAFE``: data
 descriptors (``property``, slots, custom ones), other descriptors
 (``cached_property`` before it is cached, ``partialmethod``, any class with
-``__get__``), a ``__getattribute__`` written in Python, a shadowed ``__dict__``, and
-a classmethod or staticmethod wrapping any of those.
+``__get__``), a classmethod wrapping any of those, a ``__getattribute__`` written in
+Python (on the class, or on the metaclass for a class), and a shadowed ``__dict__``.
+Builtin types' dictionaries never change, so their lookups are remembered.
 """
 
 from __future__ import annotations
