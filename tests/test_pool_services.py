@@ -297,3 +297,15 @@ async def test_awaitable_whose_await_raises_is_a_service_error(pool: Pool) -> No
     script = "begin; Gate.call; rescue Kobako::ServiceError => e; e.message; end"
     value = (await pool.run(script, bind={"Gate": lambda: BrokenAwaitable()})).value
     assert value == "RuntimeError: cannot await"
+
+
+async def test_sync_service_raising_cancelled_error_is_a_service_error(pool: Pool) -> None:
+    """A sync Service raising asyncio.CancelledError is a Service error on every
+    backend: no caller was cancelled (on trio it is no cancellation at all)."""
+
+    def cancelled() -> None:
+        raise asyncio.CancelledError("gave up")
+
+    script = "begin; Gate.call; rescue Kobako::ServiceError => e; e.message; end"
+    assert (await pool.run(script, bind={"Gate": cancelled})).value == "CancelledError: gave up"
+    await assert_usable(pool)
