@@ -1936,3 +1936,29 @@ def test_sync_sandbox_refuses_a_broken_awaitable() -> None:
     sandbox = Sandbox().bind("Svc", lambda: BrokenAwaitable())
     script = "begin; Svc.call; rescue Kobako::ServiceError => e; e.message; end"
     assert sandbox.run(script).value == "TypeError: async services need a kobako_async.Pool"
+
+
+class ClassPolicies:
+    """A class bound as itself, with a classmethod policy."""
+
+    @classmethod
+    def __kobako_allowed__(cls, name: str) -> bool:
+        return name == "shown"
+
+    @staticmethod
+    def shown() -> str:
+        return "shown"
+
+    @staticmethod
+    def hidden() -> str:
+        return "hidden"
+
+
+def test_policies_on_a_class_bound_as_itself() -> None:
+    """On a bound class, a classmethod policy narrows its methods, and an
+    instance-method policy (which cannot be called on the class) refuses all."""
+    sandbox = Sandbox().bind("C", ClassPolicies).bind("P", AllowPredicate)
+    assert sandbox.run("C.shown").value == "shown"
+    for script, name, path in (("C.hidden", "hidden", "C"), ("P.get_x", "get_x", "P")):
+        with pytest.raises(NoServiceError, match=f"undefined method '{name}' for {path}"):
+            sandbox.run(script)
