@@ -1962,3 +1962,26 @@ def test_policies_on_a_class_bound_as_itself() -> None:
     for script, name, path in (("C.hidden", "hidden", "C"), ("P.get_x", "get_x", "P")):
         with pytest.raises(NoServiceError, match=f"undefined method '{name}' for {path}"):
             sandbox.run(script)
+
+
+class UnreprAbort(BaseException):
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+def test_base_exception_that_cannot_be_printed_is_reraised() -> None:
+    """A Service's BaseException whose repr and str raise still stops the guest and is
+    re-raised from run."""
+    exc = UnreprAbort()
+
+    def fail() -> None:
+        raise exc
+
+    sandbox = Sandbox().bind("Svc", fail)
+    with pytest.raises(UnreprAbort) as info:
+        sandbox.run("Svc.call")
+    assert info.value is exc
+    assert sandbox.run("2").value == 2

@@ -329,7 +329,11 @@ function returns a trap to stop the guest, and the trap re-raises this instead."
 def _trap_for(exc: BaseException, what: str) -> int:
     if not isinstance(exc, Exception):
         _escaped.exc = exc
-    return _new_trap(f"{what}: {exc!r}")
+    try:
+        text = repr(exc)
+    except BaseException:  # a trap must be returned whatever the exception does
+        text = type(exc).__name__
+    return _new_trap(f"{what}: {text}")
 
 
 def _new_trap(message: str) -> int:
