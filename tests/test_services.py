@@ -1822,9 +1822,7 @@ def _kind_factories() -> dict[str, Callable[[str], Any]]:
         return lambda self: _ran(label)
 
     def cached(label: str) -> Any:
-        prop = functools.cached_property(getter(label))
-        prop.__set_name__(None, label)  # bound to the class attribute name at build time
-        return prop
+        return functools.cached_property(getter(label))  # type() names it
 
     return {
         "method": lambda label: method,
@@ -1838,6 +1836,7 @@ def _kind_factories() -> dict[str, Callable[[str], Any]]:
         "data": lambda label: 7,
         "builtin": lambda label: len,
         "partial": lambda label: functools.partial(str.upper, "p"),
+        "cached-property": cached,
     }
 
 
