@@ -288,7 +288,7 @@ class _HostCalls:
             raw[0].i64 = len(reply)
             return 0
         except BaseException as exc:  # never let an exception unwind through wasm
-            return _new_trap(f"service dispatch failed: {exc!r}")
+            return _trap_for(exc, "service dispatch failed")
 
     def _clock_time_get(self, _env: Any, caller: Any, raw: Any, _n: int) -> int:
         """WASI clock_time_get: the run's fixed instant, or the real clock if permissive."""
@@ -305,7 +305,7 @@ class _HostCalls:
             raw[0].i32 = 0
             return 0
         except BaseException as exc:
-            return _new_trap(f"clock failed: {exc!r}")
+            return _trap_for(exc, "clock failed")
 
     def _take_reply(self, _env: Any, caller: Any, raw: Any, _n: int) -> int:
         try:
@@ -318,7 +318,22 @@ class _HostCalls:
             ctypes.memmove(base + out_ptr, reply, len(reply))
             return 0
         except BaseException as exc:
-            return _new_trap(f"service reply failed: {exc!r}")
+            return _trap_for(exc, "service reply failed")
+
+
+_escaped = threading.local()
+"""A host function's KeyboardInterrupt, SystemExit or other non-Exception: the
+function returns a trap to stop the guest, and the trap re-raises this instead."""
+
+
+def _trap_for(exc: BaseException, what: str) -> int:
+    if not isinstance(exc, Exception):
+        _escaped.exc = exc
+    try:
+        text = repr(exc)
+    except BaseException:  # a trap must be returned whatever the exception does
+        text = type(exc).__name__
+    return _new_trap(f"{what}: {text}")
 
 
 def _new_trap(message: str) -> int:
@@ -523,9 +538,19 @@ def _call(ctx: Any, func: Any, raw: Any) -> None:
 def _raise_on_failure(error: Any, trap: Any) -> None:
     if trap:
         t = wasmtime.Trap._from_ptr(trap)
+        _raise_escaped()
         raise GuestTrap(t.message, t.trap_code)
     if error:
-        raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(error)))
+        message = str(wasmtime.WasmtimeError._from_ptr(error))
+        _raise_escaped()
+        raise GuestTrap(message)
+
+
+def _raise_escaped() -> None:
+    escaped: BaseException | None = getattr(_escaped, "exc", None)
+    if escaped is not None:
+        _escaped.exc = None
+        raise escaped  # the run's store is deleted as it leaves GuestRunner.run
 
 
 _runners: dict[bool, GuestRunner] = {}

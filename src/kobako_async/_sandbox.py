@@ -166,9 +166,9 @@ class Sandbox:
         limits = self.limits.override(timeout=timeout, memory_limit=memory_limit, fuel=fuel)
         bindings = self._bindings
         if bind:
+            bindings = merge_run_bindings(bindings, bind)
             for path, obj in bind.items():
                 check_sync_service(path, obj)
-            bindings = merge_run_bindings(bindings, bind)
         dispatcher = Dispatcher(bindings, limits)
         return execute(get_runner(limits.fuel is not None), script, limits, dispatcher, seed)
 
