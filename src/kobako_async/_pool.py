@@ -35,6 +35,7 @@ from anyio.abc import Process, TaskGroup
 from . import _protocol as proto
 from ._errors import KobakoError, PoolClosedError, PoolFullError, WorkerCrashedError
 from ._guest import GuestTrap
+from ._guestfile import check_guest
 from ._limits import (
     KEEP,
     MAX_MESSAGE_BYTES,
@@ -326,6 +327,7 @@ class Pool:
         ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_guest()  # a bad guest file fails here, in the parent, not in every worker
         self.workers = workers
         self.max_queue = max_queue
         self.max_runs_per_worker = max_runs_per_worker

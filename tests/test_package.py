@@ -1,0 +1,205 @@
+"""The package around the engine: the guest file, its checks and info, the module
+cache, the public surface, and the built wheel installed in a clean venv."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+import kobako_async
+from kobako_async import GuestInfo, GuestLoadError, Pool, Sandbox
+from kobako_async import _module_cache as module_cache
+from kobako_async._guest import GuestRunner
+from kobako_async._guestfile import INFO_SECTION, default_wasm_path, read_guest
+
+WASM = default_wasm_path()
+
+
+def _custom_section(name: bytes, payload: bytes) -> bytes:
+    body = bytes([len(name)]) + name + payload
+    assert len(body) < 128
+    return b"\0" + bytes([len(body)]) + body
+
+
+def _without_info(wasm: bytes) -> bytes:
+    """The guest with its kobako.guest section (appended last by the build) removed."""
+    marker = wasm.rindex(INFO_SECTION.encode())
+    start = marker - 3  # id, one-byte size, one-byte name length
+    assert wasm[start] == 0
+    return wasm[:start]
+
+
+def _bad_guests() -> list[tuple[str, bytes, str]]:
+    wasm = WASM.read_bytes()
+    bare = _without_info(wasm)
+    return [
+        ("empty", b"", "is not a WebAssembly module"),
+        ("text", b"puts 1\n", "is not a WebAssembly module"),
+        ("truncated", wasm[: len(wasm) // 2], r"is truncated: section \d+ at byte \d+"),
+        ("cut-in-length", wasm[:9], "is truncated|ends inside a length"),
+        ("another-guest", bare, "is not a kobako guest"),
+        (
+            "wrong-abi",
+            bare + _custom_section(b"kobako.guest", b'{"abi": 1}'),
+            "was built for guest ABI 1; this kobako_async needs ABI 2",
+        ),
+        (
+            "bad-info",
+            bare + _custom_section(b"kobako.guest", b"{not json"),
+            "unreadable kobako.guest section",
+        ),
+        (
+            "minimal-module",
+            b"\0asm\x01\0\0\0" + _custom_section(b"kobako.guest", b'{"abi": 2}'),
+            "does not export memory, kobako_run",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "match"), [pytest.param(c, m, id=i) for i, c, m in _bad_guests()]
+)
+def test_bad_guest_file_is_one_typed_error_at_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, match: str
+) -> None:
+    """A corrupt or foreign guest file makes GuestRunner raise GuestLoadError naming it."""
+    path = tmp_path / "guest.wasm"
+    path.write_bytes(content)
+    with pytest.raises(GuestLoadError, match=match) as info:
+        GuestRunner(wasm_path=path, cache_dir=tmp_path)
+    assert info.value.path == path
+    assert str(path) in str(info.value)
+
+
+def test_sandbox_and_pool_refuse_a_missing_guest_before_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With $KOBAKO_WASM at a missing file, Sandbox() and Pool() raise GuestLoadError."""
+    missing = tmp_path / "missing.wasm"
+    monkeypatch.setenv("KOBAKO_WASM", str(missing))
+    with pytest.raises(GuestLoadError, match=r"missing\.wasm cannot be read \(No such file"):
+        Sandbox(fuel=10**9)  # the metered runner is not cached yet in most runs
+    with pytest.raises(GuestLoadError, match=r"missing\.wasm cannot be read .*KOBAKO_WASM"):
+        Pool(workers=1)
+
+
+def test_pool_refuses_a_truncated_guest_in_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A truncated guest fails Pool() itself: no worker is started to find out."""
+    path = tmp_path / "cut.wasm"
+    path.write_bytes(WASM.read_bytes()[:1000])
+    monkeypatch.setenv("KOBAKO_WASM", str(path))
+    with pytest.raises(GuestLoadError, match=r"cut\.wasm is truncated"):
+        Pool(workers=1)
+
+
+def test_directory_as_guest_is_a_guest_load_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory where the guest should be is a GuestLoadError, not an OSError."""
+    with pytest.raises(GuestLoadError, match="cannot be read"):
+        read_guest(tmp_path)
+
+
+def test_guest_info_names_the_guest() -> None:
+    """guest_info() gives the file's sha256, size, ABI and the mruby/Oniguruma versions."""
+    import hashlib
+
+    info = kobako_async.guest_info()
+    wasm = info.path.read_bytes()
+    assert type(info) is GuestInfo
+    assert info.sha256 == hashlib.sha256(wasm).hexdigest()
+    assert info.size_bytes == len(wasm)
+    assert (info.abi_version, info.mruby_version, info.oniguruma_version) == (2, "3.3.0", "6.9.9")
+
+
+def test_kobako_wasm_overrides_the_packaged_guest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$KOBAKO_WASM names the guest to load, whatever the package carries."""
+    copy = tmp_path / "copy.wasm"
+    copy.write_bytes(WASM.read_bytes())
+    monkeypatch.setenv("KOBAKO_WASM", str(copy))
+    assert kobako_async.guest_info().path == copy
+
+
+def test_public_surface() -> None:
+    """dir() lists every public name, the lazily loaded Pool included; __version__ is metadata."""
+    from importlib import metadata
+
+    names = dir(kobako_async)
+    for name in kobako_async.__all__:
+        assert name in names
+        assert getattr(kobako_async, name) is not None
+    assert {"Pool", "Job", "MapResult", "GuestLoadError", "guest_info"} <= set(names)
+    assert kobako_async.__version__ == metadata.version("kobako_async")
+    assert issubclass(GuestLoadError, kobako_async.KobakoError)
+
+
+# ---- the compiled-module cache ----
+
+
+def _fresh_runner(cache: Path) -> GuestRunner:
+    module_cache._warned.discard(cache)
+    return GuestRunner(cache_dir=cache)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through read-only modes")
+def test_read_only_cache_warns_once_and_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only cache dir warns once on the kobako_async logger and caches in the fallback."""
+    cache = tmp_path / "ro"
+    cache.mkdir()
+    cache.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    fallback = tmp_path / "fallback"
+    monkeypatch.setattr(module_cache, "fallback_cache_dir", lambda: fallback)
+    with caplog.at_level(logging.WARNING, logger="kobako_async"):
+        _fresh_runner(cache)
+        GuestRunner(cache_dir=cache)
+    warnings = [r for r in caplog.records if r.name == "kobako_async"]
+    assert len(warnings) == 1
+    assert "cannot write the compiled-module cache" in warnings[0].getMessage()
+    assert len(list(fallback.glob("*.cwasm"))) == 1
+
+
+def test_unwritable_cache_warns_once_and_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cache path that cannot be a directory warns once and the fallback holds the entry."""
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a directory")
+    cache = blocker / "cache"
+    fallback = tmp_path / "fallback"
+    monkeypatch.setattr(module_cache, "fallback_cache_dir", lambda: fallback)
+    with caplog.at_level(logging.WARNING, logger="kobako_async"):
+        _fresh_runner(cache)
+        second = GuestRunner(cache_dir=cache)
+    warnings = [r for r in caplog.records if r.name == "kobako_async"]
+    assert len(warnings) == 1
+    message = warnings[0].getMessage()
+    assert str(cache) in message and str(fallback) in message and "kobako-async warm" in message
+    entries = list(fallback.glob("*.cwasm"))
+    assert len(entries) == 1
+    assert second.run is not None
+
+
+def test_fallback_owned_by_others_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A group- or world-writable fallback dir is neither read nor written (planted code)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    fallback = tmp_path / "shared"
+    fallback.mkdir()
+    fallback.chmod(0o777)
+    monkeypatch.setattr(module_cache, "fallback_cache_dir", lambda: fallback)
+    with caplog.at_level(logging.WARNING, logger="kobako_async"):
+        _fresh_runner(blocker / "cache")
+    assert list(fallback.iterdir()) == []
+    assert "not caching it" in caplog.records[-1].getMessage()
