@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.cruby import cruby_stdout, needs_ruby
 
 from kobako_async import Sandbox, Symbol
 from kobako_async._cli import (
@@ -24,7 +25,6 @@ from kobako_async._cli import (
     parse_size,
 )
 from kobako_async._inspect import json_safe, ruby_inspect
-from tests.cruby import cruby_stdout, needs_ruby
 
 INSPECT_CASES = [
     "[2, 4, 6]",

@@ -116,7 +116,8 @@ def json_safe(value: Any) -> Any:
 
     Symbols become strings; other Strings that are not UTF-8 ``{"$bytes": base64}``;
     non-finite floats ``{"$float": "NaN"}``; a Hash whose keys are not all strings
-    ``{"$hash": [[key, value], ...]}`` (also when a Symbol and a String key share a name); host objects ``{"$handle": "ClassName"}``.
+    ``{"$hash": [[key, value], ...]}`` (also when a Symbol and a String key share a
+    name); host objects ``{"$handle": "ClassName"}``.
     """
     if value is None or isinstance(value, (bool, int, str)):
         return str(value) if isinstance(value, Symbol) else value
