@@ -203,3 +203,149 @@ def test_fallback_owned_by_others_is_not_read(
         _fresh_runner(blocker / "cache")
     assert list(fallback.iterdir()) == []
     assert "not caching it" in caplog.records[-1].getMessage()
+
+
+# ---- the built wheel, installed in a clean venv ----
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTALLED_CHECK = """
+import asyncio, pathlib, sys, sysconfig
+import kobako_async
+from kobako_async import Pool, Sandbox
+
+site = pathlib.Path(sysconfig.get_paths()["purelib"]).resolve()
+assert pathlib.Path(kobako_async.__file__).resolve().is_relative_to(site), kobako_async.__file__
+info = kobako_async.guest_info()
+assert info.path.resolve().is_relative_to(site), info.path
+print("version", kobako_async.__version__)
+print("sandbox", Sandbox().run("[1, 2, 3].map { _1 * 2 }").value)
+
+async def main():
+    async with Pool(workers=2) as pool:
+        return [(await pool.run(f"{i} + 1")).value for i in range(3)]
+
+print("pool", asyncio.run(main()))
+"""
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with only the wheel built from this tree and its runtime deps."""
+    import subprocess
+    import sys
+
+    base = tmp_path_factory.mktemp("installed")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(base / "dist"), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (wheel,) = (base / "dist").glob("kobako_async-*-py3-none-any.whl")
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return venv
+
+
+def _clean_env(venv: Path, home: Path) -> dict[str, str]:
+    """A new user's environment: no toolchain on PATH, an empty HOME, no kobako overrides."""
+    keep = {"LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT"}
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    return {**env, "PATH": str(venv / "bin"), "HOME": str(home)}
+
+
+@pytest.mark.timeout(900)
+def test_installed_wheel_runs_from_anywhere(installed: Path, tmp_path: Path) -> None:
+    """From the wheel alone, with no toolchain on PATH and an empty HOME, Sandbox, Pool
+    and the CLI run from another directory, and the module cache lands in HOME."""
+    import shutil
+    import subprocess
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    env = _clean_env(installed, home)
+    python = str(installed / "bin" / "python")
+    for tool in ("ruby", "rake", "apt-get", "zig", "cc"):
+        assert shutil.which(tool, path=env["PATH"]) is None
+
+    done = subprocess.run(
+        [python, "-c", INSTALLED_CHECK], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    from importlib import metadata
+
+    assert done.stdout.splitlines() == [
+        f"version {metadata.version('kobako_async')}",
+        "sandbox [2, 4, 6]",
+        "pool [1, 2, 3]",
+    ]
+    assert len(list((home / ".cache" / "kobako_async").glob("*.cwasm"))) == 1
+
+    cli = subprocess.run(
+        [str(installed / "bin" / "kobako-async"), "run", "-e", "{a: [1, :b]}"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert (cli.returncode, cli.stdout, cli.stderr) == (0, "{:a=>[1, :b]}\n", "")
+    version = subprocess.run(
+        [python, "-m", "kobako_async", "version"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert version.returncode == 0, version.stderr
+    assert "mruby 3.3.0, Oniguruma 6.9.9" in version.stdout
+
+
+def test_guest_build_names_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building a wheel with no guest and no toolchain stops with one message naming it all."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(ROOT / "build_backend"))
+    try:
+        import kobako_build
+    finally:
+        sys.path.remove(str(ROOT / "build_backend"))
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "guest", tree / "guest", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.delenv("MRUBY_SRC", raising=False)
+    with pytest.raises(kobako_build.GuestBuildError) as info:
+        kobako_build.ensure_guest(tree)
+    message = str(info.value)
+    assert message.startswith("kobako_async: data/kobako.wasm is missing")
+    for tool in ("ruby (Debian package ruby)", "rake (Debian package rake)", "patch", "apt-get"):
+        assert tool in message
+
+
+def test_guest_build_skips_a_current_guest(tmp_path: Path) -> None:
+    """The build hook uses data/kobako.wasm as is when no guest source is newer."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(ROOT / "build_backend"))
+    try:
+        import kobako_build
+    finally:
+        sys.path.remove(str(ROOT / "build_backend"))
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "guest", tree / "guest", ignore=shutil.ignore_patterns("__pycache__"))
+    (tree / "data").mkdir()
+    wasm = tree / "data" / "kobako.wasm"
+    wasm.write_bytes(WASM.read_bytes())
+    assert kobako_build.ensure_guest(tree) == wasm  # would fail: no build.py run here
+    assert kobako_build.guest_is_current(tree)
+    newer = wasm.stat().st_mtime_ns + 10**9
+    os.utime(tree / "guest" / "build.py", ns=(newer, newer))
+    assert not kobako_build.guest_is_current(tree)
