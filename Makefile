@@ -13,8 +13,8 @@ test: $(WASM) lint docs
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks guest examples build_backend setup.py
-	$(PY) -m ruff format --check src tests benchmarks guest examples build_backend setup.py
+	$(PY) -m ruff check src tests benchmarks guest examples build_backend setup.py docs
+	$(PY) -m ruff format --check src tests benchmarks guest examples build_backend setup.py docs
 	$(PY) -m mypy
 
 # The installable package, guest inside: dist/kobako_async-*.whl (pip install it),

@@ -297,11 +297,17 @@ class Pool:
     Use as ``async with Pool(...) as pool``. Services may be ``async def``
     functions, sync callables or objects; they run in the caller's event loop.
 
+    The limit arguments are those of ``Sandbox``, per run.
+
     Args:
         workers: worker processes (default: the CPU count).
         max_queue: runs waiting for a worker before ``run`` waits.
         max_runs_per_worker: runs after which a worker is replaced.
-        The remaining arguments are the limits of ``Sandbox``, per run.
+
+    Raises:
+        ValueError: an argument is out of its range.
+        GuestLoadError: the guest file is missing, corrupt or for another ABI
+            (checked here, before any worker starts).
     """
 
     def __init__(
