@@ -79,10 +79,24 @@ def test_sandbox_and_pool_refuse_a_missing_guest_before_starting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With $KOBAKO_WASM at a missing file, Sandbox() and Pool() raise GuestLoadError."""
+    import subprocess
+    import sys
+
     missing = tmp_path / "missing.wasm"
+    check = (
+        "import kobako_async\n"
+        "try:\n    kobako_async.Sandbox()\n"
+        "except kobako_async.GuestLoadError as exc:\n    print(exc.path, '|', exc)\n"
+    )
+    done = subprocess.run(  # a fresh process: this one has its guest loaded already
+        [sys.executable, "-c", check],
+        env={**os.environ, "KOBAKO_WASM": str(missing)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.startswith(f"{missing} | guest module {missing} cannot be read (No such")
     monkeypatch.setenv("KOBAKO_WASM", str(missing))
-    with pytest.raises(GuestLoadError, match=r"missing\.wasm cannot be read \(No such file"):
-        Sandbox(fuel=10**9)  # the metered runner is not cached yet in most runs
     with pytest.raises(GuestLoadError, match=r"missing\.wasm cannot be read .*KOBAKO_WASM"):
         Pool(workers=1)
 
@@ -349,3 +363,39 @@ def test_guest_build_skips_a_current_guest(tmp_path: Path) -> None:
     newer = wasm.stat().st_mtime_ns + 10**9
     os.utime(tree / "guest" / "build.py", ns=(newer, newer))
     assert not kobako_build.guest_is_current(tree)
+
+
+POOL_WITH_UNWRITABLE_CACHE = """
+import anyio, kobako_async
+
+async def main():
+    async with kobako_async.Pool(workers=3) as pool:
+        print([(await pool.run(f"{i} * 3")).value for i in range(3)])
+
+anyio.run(main)
+"""
+
+
+def test_pool_on_an_unwritable_cache_compiles_and_warns_once(tmp_path: Path) -> None:
+    """A Pool whose cache dir cannot be written: one warning for all its workers, one
+    entry in the per-user fallback under TMPDIR, and the runs work."""
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    env = {**os.environ, "KOBAKO_CACHE_DIR": str(blocker / "cache"), "TMPDIR": str(tmp_path)}
+    env.pop("KOBAKO_WASM", None)
+    done = subprocess.run(
+        [sys.executable, "-c", POOL_WITH_UNWRITABLE_CACHE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[0, 3, 6]\n"
+    assert done.stderr.count("cannot write the compiled-module cache") == 1, done.stderr
+    fallback = tmp_path / f"kobako_async-{os.getuid()}"
+    assert len(list(fallback.glob("*.cwasm"))) == 1
+    assert stat.S_IMODE(fallback.stat().st_mode) == 0o700

@@ -12,12 +12,15 @@ holds the compiler's memory (~90 MiB a Pool worker instead of ~35 MiB).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
 import stat
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,11 +120,41 @@ def _warn_once(cache: Path, exc: OSError, fallback: Path | None) -> None:
     )
 
 
+def _read_cached(engine: wasmtime.Engine, name: str, cache: Path, fallback: Path) -> Any | None:
+    module = _read(engine, cache / name)
+    if module is None and fallback != cache and (fallback / name).is_file():
+        if _private_dir(fallback):
+            module = _read(engine, fallback / name)
+    return module
+
+
+@contextlib.contextmanager
+def _compile_lock(cache: Path, fallback: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the cache (or the fallback) while compiling, so the
+    workers of a Pool starting on a cold cache compile once and warn once."""
+    for directory in (cache, fallback):
+        if directory == fallback and not _private_dir(fallback):
+            break
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+        return
+    yield  # no directory can hold a lock: compile unlocked
+
+
 def load_module(engine: wasmtime.Engine, wasm: bytes, config_key: str, cache: Path) -> Any:
     """Deserialize the compiled module from the cache, or compile and store it.
 
-    Looks in ``cache``, then in the per-user fallback; stores in ``cache`` or, if
-    that cannot be written, in the fallback (warning once per cache directory).
+    Looks in ``cache``, then in the per-user fallback; compiles under a lock (other
+    processes wait, then read what it wrote); stores in ``cache`` or, if that cannot
+    be written, in the fallback (warning once per cache directory).
 
     Raises:
         wasmtime.WasmtimeError: the wasm does not compile.
@@ -130,22 +163,23 @@ def load_module(engine: wasmtime.Engine, wasm: bytes, config_key: str, cache: Pa
     """
     name = f"{cache_key(wasm, config_key)}.cwasm"
     fallback = fallback_cache_dir()
-    module = _read(engine, cache / name)
-    if module is None and fallback != cache and (fallback / name).is_file():
-        if _private_dir(fallback):
-            module = _read(engine, fallback / name)
+    module = _read_cached(engine, name, cache, fallback)
     if module is not None:
         return module
-    module = wasmtime.Module(engine, wasm)
-    body = bytes(module.serialize())
-    try:
-        _write(cache, name, body)
-    except OSError as exc:
-        usable = fallback != cache and _private_dir(fallback)
-        _warn_once(cache, exc, fallback if usable else None)
-        if usable:
-            try:
-                _write(fallback, name, body)
-            except OSError:
-                pass  # the warning already said the cache is not working
+    with _compile_lock(cache, fallback):
+        module = _read_cached(engine, name, cache, fallback)  # another process's, meanwhile
+        if module is not None:
+            return module
+        module = wasmtime.Module(engine, wasm)
+        body = bytes(module.serialize())
+        try:
+            _write(cache, name, body)
+        except OSError as exc:
+            usable = fallback != cache and _private_dir(fallback)
+            _warn_once(cache, exc, fallback if usable else None)
+            if usable:
+                try:
+                    _write(fallback, name, body)
+                except OSError:
+                    pass  # the warning already said the cache is not working
     return module
