@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import kobako_async
-from kobako_async import GuestInfo, GuestLoadError, Pool, Sandbox
+from kobako_async import GuestInfo, GuestLoadError, Pool
 from kobako_async import _module_cache as module_cache
 from kobako_async._guest import GuestRunner
 from kobako_async._guestfile import INFO_SECTION, default_wasm_path, read_guest
