@@ -374,6 +374,7 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     concurrency = args.concurrency or 2 * pool.workers
     progress = Progress(err, len(jobs))
     failures = 0
+    output_closed = False
 
     async def main() -> None:
         nonlocal failures
@@ -381,15 +382,25 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         next_index = 0
         room = anyio.Semaphore(concurrency)  # bounds the tasks, not only the runs
 
+        def write(index: int, result: dict[str, Any]) -> None:
+            nonlocal output_closed
+            if output_closed:
+                return
+            try:  # a line at a time, so a reader sees each result as it completes
+                out.write(json.dumps({"index": index, **result}, ensure_ascii=False) + "\n")
+                out.flush()
+            except BrokenPipeError:  # `kobako-async batch ... | head`: stop the batch
+                output_closed = True
+                tg.cancel_scope.cancel()
+
         def emit(index: int, result: dict[str, Any]) -> None:
             nonlocal next_index
             if not args.ordered:
-                out.write(json.dumps({"index": index, **result}, ensure_ascii=False) + "\n")
+                write(index, result)
                 return
             pending[index] = result
             while next_index in pending:
-                line = {"index": next_index, **pending.pop(next_index)}
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                write(next_index, pending.pop(next_index))
                 next_index += 1
 
         async def one(index: int, script: str, seed: int | None) -> None:
@@ -414,6 +425,9 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         anyio.run(main)
     finally:
         progress.close()
+    if output_closed:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return EXIT_SANDBOX_ERROR
     return EXIT_SANDBOX_ERROR if failures else EXIT_OK
 
 
