@@ -63,8 +63,8 @@ def _bad_guests() -> list[tuple[str, bytes, str]]:
 @pytest.mark.parametrize(
     ("content", "match"), [pytest.param(c, m, id=i) for i, c, m in _bad_guests()]
 )
-def test_bad_guest_file_is_one_typed_error_at_sandbox(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, match: str
+def test_bad_guest_file_is_one_typed_error_at_load(
+    tmp_path: Path, content: bytes, match: str
 ) -> None:
     """A corrupt or foreign guest file makes GuestRunner raise GuestLoadError naming it."""
     path = tmp_path / "guest.wasm"
@@ -112,9 +112,7 @@ def test_pool_refuses_a_truncated_guest_in_the_parent(
         Pool(workers=1)
 
 
-def test_directory_as_guest_is_a_guest_load_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_directory_as_guest_is_a_guest_load_error(tmp_path: Path) -> None:
     """A directory where the guest should be is a GuestLoadError, not an OSError."""
     with pytest.raises(GuestLoadError, match="cannot be read"):
         read_guest(tmp_path)

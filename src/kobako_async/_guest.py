@@ -23,18 +23,9 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from ._errors import GuestLoadError
-from ._guestfile import ABI_VERSION, WASM_ENV, default_wasm_path, read_guest
+from ._guestfile import ABI_VERSION, read_guest
+from ._guestfile import default_wasm_path as default_wasm_path  # re-exported
 from ._module_cache import default_cache_dir, load_module
-
-__all__ = [
-    "ABI_VERSION",
-    "WASM_ENV",
-    "GuestRunner",
-    "default_cache_dir",
-    "default_wasm_path",
-    "get_runner",
-]
-
 
 # Pooling allocator: instance slots are reused, and the first pages of each slot's
 # memory stay mapped between runs, so a fresh instance does not page-fault its way
