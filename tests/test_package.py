@@ -246,14 +246,27 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import subprocess
     import sys
 
+    import tarfile
+    import zipfile
+
     base = tmp_path_factory.mktemp("installed")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(base / "dist"), str(ROOT)],
+    # sdist first, then the wheel from the unpacked sdist: the path pip takes for a .tar.gz
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(base / "dist"), str(ROOT)],
         check=True,
         capture_output=True,
+        text=True,
         timeout=600,
     )
+    assert "building the guest" not in built.stderr + built.stdout  # data/kobako.wasm is current
+    (sdist,) = (base / "dist").glob("kobako_async-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    assert {"guest/build.py", "guest/build_config.rb.lock", "data/kobako.wasm"} <= names
+    assert "build_backend/kobako_build.py" in names
     (wheel,) = (base / "dist").glob("kobako_async-*-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as whl:
+        assert whl.read("kobako_async/_data/kobako.wasm") == WASM.read_bytes()
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     subprocess.run(
