@@ -3,9 +3,15 @@ cache, the public surface, and the built wheel installed in a clean venv."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import shutil
 import stat
+import subprocess
+import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -79,8 +85,6 @@ def test_sandbox_and_pool_refuse_a_missing_guest_before_starting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With $KOBAKO_WASM at a missing file, Sandbox() and Pool() raise GuestLoadError."""
-    import subprocess
-    import sys
 
     missing = tmp_path / "missing.wasm"
     check = (
@@ -120,7 +124,6 @@ def test_directory_as_guest_is_a_guest_load_error(tmp_path: Path) -> None:
 
 def test_guest_info_names_the_guest() -> None:
     """guest_info() gives the file's sha256, size, ABI and the mruby/Oniguruma versions."""
-    import hashlib
 
     info = kobako_async.guest_info()
     wasm = info.path.read_bytes()
@@ -243,11 +246,6 @@ print("pool", asyncio.run(main()))
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with only the wheel built from this tree and its runtime deps."""
-    import subprocess
-    import sys
-
-    import tarfile
-    import zipfile
 
     base = tmp_path_factory.mktemp("installed")
     # sdist first, then the wheel from the unpacked sdist: the path pip takes for a .tar.gz
@@ -289,8 +287,6 @@ def _clean_env(venv: Path, home: Path) -> dict[str, str]:
 def test_installed_wheel_runs_from_anywhere(installed: Path, tmp_path: Path) -> None:
     """From the wheel alone, with no toolchain on PATH and an empty HOME, Sandbox, Pool
     and the CLI run from another directory, and the module cache lands in HOME."""
-    import shutil
-    import subprocess
 
     home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
     home.mkdir()
@@ -334,8 +330,6 @@ def test_installed_wheel_runs_from_anywhere(installed: Path, tmp_path: Path) -> 
 
 def test_guest_build_names_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Building a wheel with no guest and no toolchain stops with one message naming it all."""
-    import shutil
-    import sys
 
     sys.path.insert(0, str(ROOT / "build_backend"))
     try:
@@ -356,8 +350,6 @@ def test_guest_build_names_what_is_missing(tmp_path: Path, monkeypatch: pytest.M
 
 def test_guest_build_skips_a_current_guest(tmp_path: Path) -> None:
     """The build hook uses data/kobako.wasm as is when no guest source is newer."""
-    import shutil
-    import sys
 
     sys.path.insert(0, str(ROOT / "build_backend"))
     try:
@@ -390,8 +382,6 @@ anyio.run(main)
 def test_pool_on_an_unwritable_cache_compiles_and_warns_once(tmp_path: Path) -> None:
     """A Pool whose cache dir cannot be written: one warning for all its workers, one
     entry in the per-user fallback under TMPDIR, and the runs work."""
-    import subprocess
-    import sys
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
