@@ -307,3 +307,25 @@ def test_missing_guest_is_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 8
     assert done.stderr.count("\n") == 1 and "gone.wasm cannot be read" in done.stderr
+
+
+def test_version_flag_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the library version; run --help lists the exit statuses."""
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"kobako_async {metadata.version('kobako_async')}\n"
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "5  TimeoutError" in capsys.readouterr().out
+
+
+def test_limits_can_be_turned_off(capsys: pytest.CaptureFixture[str]) -> None:
+    """--timeout none and --memory-limit none run without those limits."""
+    assert _run(capsys, "run", "--timeout", "none", "--memory-limit", "none", "-e", "1 + 1") == (
+        EXIT_OK,
+        "2\n",
+        "",
+    )

@@ -179,6 +179,12 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _library_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``kobako-async`` argument parser."""
     parser = _Parser(
@@ -187,9 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EXIT_HELP,
     )
+    parser.add_argument("--version", action="version", version=f"kobako_async {_library_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
-        "run", help="run one script", description="Run one script and print its output and value."
+        "run",
+        help="run one script",
+        description="Run one script and print its output and value.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("file", nargs="?", metavar="FILE", help="a Ruby file, or - for stdin")
@@ -444,11 +455,10 @@ def _cmd_warm(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_version(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from importlib import metadata
 
-    from . import __version__
     from ._guestfile import guest_info
 
     info = guest_info()
-    out.write(f"kobako_async {__version__}\n")
+    out.write(f"kobako_async {_library_version()}\n")
     out.write(
         f"guest {info.path} sha256:{info.sha256} ABI {info.abi_version},"
         f" mruby {info.mruby_version}, Oniguruma {info.oniguruma_version}\n"
