@@ -142,7 +142,8 @@ class ValueRefused(Exception):
 
 
 class KeyRefused(ValueRefused):
-    """A Hash whose keys would merge, flood one hash, or cannot be hashed."""
+    """A Hash whose keys would merge, flood one hash, or cannot be hashed. When a
+    host object's ``__hash__`` or ``__eq__`` raised, that exception is the cause."""
 
 
 class TooDeep(ValueRefused):
@@ -320,7 +321,7 @@ class _Decoder:
         try:
             result = dict(items)
         except Exception as exc:  # noqa: BLE001 - a Handle's __eq__ may raise anything
-            raise KeyRefused(f"Hash keys cannot be compared in Python ({exc!r:.200})") from None
+            raise KeyRefused(f"Hash keys cannot be compared in Python ({exc!r:.200})") from exc
         if len(result) != len(frozen):
             _refuse_merged(frozen)
         # the children are the original keys and values, before freezing
@@ -349,7 +350,7 @@ def _refuse_unhashable(keys: list[Any]) -> NoReturn:
             raise KeyRefused(
                 f"Hash key {describe_value(key)} cannot be a Python dict key"
                 f" ({type(exc).__name__}: {exc})"
-            ) from None
+            ) from exc
     raise KeyRefused("a Hash key cannot be hashed consistently in Python")
 
 

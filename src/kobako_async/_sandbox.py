@@ -103,11 +103,16 @@ class Sandbox:
         fuel: wasm instruction budget per run, or None (the default: off).
         max_service_calls: Service calls per run, or None.
         max_message_bytes: largest Service call, reply or outcome.
-        stdout_limit, stderr_limit: bytes of output kept per run; past them output
-            is dropped and ``Execution.stdout_truncated`` / ``stderr_truncated`` set.
+        stdout_limit: bytes of stdout kept per run; past it output is dropped and
+            ``Execution.stdout_truncated`` set.
+        stderr_limit: the same for stderr (``Execution.stderr_truncated``).
         profile: "hermetic" (default: the clock is fixed at the Unix epoch and
             randomness is seeded with 0 unless a run passes ``seed``) or
             "permissive" (the real clock and fresh entropy).
+
+    Raises:
+        ValueError: a limit is out of its range.
+        GuestLoadError: the guest file is missing, corrupt or for another ABI.
     """
 
     def __init__(
@@ -178,9 +183,9 @@ class Sandbox:
         limits = self.limits.override(timeout=timeout, memory_limit=memory_limit, fuel=fuel)
         bindings = self._bindings
         if bind:
+            bindings = merge_run_bindings(bindings, bind)
             for path, obj in bind.items():
                 check_sync_service(path, obj)
-            bindings = merge_run_bindings(bindings, bind)
         dispatcher = Dispatcher(bindings, limits)
         return execute(get_runner(limits.fuel is not None), script, limits, dispatcher, seed)
 
@@ -293,7 +298,7 @@ def decode_outcome(
     usage = Usage(usage.wall_time_s + time.perf_counter() - started, usage.memory_peak_bytes)
     empty = Execution(None, "", "", False, False, usage)
     if isinstance(failure, ValueRefused):
-        raise _refused_outcome(failure, payload, usage, max_bytes) from None
+        raise _refused_outcome(failure, payload, usage, max_bytes) from failure.__cause__
     try:
         if failure is not None:
             raise failure
