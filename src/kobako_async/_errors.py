@@ -8,6 +8,8 @@
     ├── SandboxError              the script failed: raised, did not compile, or
     │   │                         returned a value with no wire form
     │   ├── HandleExhaustedError  the run made more than 2**31-1 Handles
+    │   ├── HashKeyError          the run's value has Hash keys Python would merge,
+    │   │                         too many sharing one hash, or unhashable ones
     │   ├── ServiceCallLimitError the run made more than max_service_calls calls
     │   └── MessageSizeError      a call, reply or outcome over max_message_bytes
     ├── ServiceError              a Service raised and the script did not rescue it
@@ -44,6 +46,7 @@ __all__ = [
     "FuelExhaustedError",
     "GuestLoadError",
     "HandleExhaustedError",
+    "HashKeyError",
     "InvalidScriptError",
     "KobakoError",
     "MemoryLimitError",
@@ -95,6 +98,13 @@ class SandboxError(KobakoError):
 
 class HandleExhaustedError(SandboxError):
     """Raised when a run's Handle ids (at most 2**31-1) ran out."""
+
+
+class HashKeyError(SandboxError):
+    """Raised when a Hash in the run's value cannot become a dict without loss:
+    keys distinct in Ruby but equal in Python (``"a"`` and ``:a``, ``1`` and
+    ``1.0``), more keys sharing one Python hash than the decoder allows (hash
+    flooding), or a key Python cannot hash."""
 
 
 class ServiceCallLimitError(SandboxError):
