@@ -11,8 +11,8 @@ The rules the table follows:
   any descriptor with a ``__get__`` of its own (data or not), a ``classmethod``
   wrapping a property, and plain data are refused, and no getter ever runs;
 - ``__kobako_allowed__`` (a set of names, or a predicate) narrows the rest; it is read
-  from the type for an instance and from the class itself for a class, so an
-  instance cannot widen or narrow its own rules, and ``__getattr__`` never runs.
+  from the class (for a class bound as itself, its own) or the instance's own dict,
+  never through ``__getattr__``.
 
 Every reachable method returns ``["called", shape, name, args, kwargs]``; every piece of
 user code that must never run on a script's behalf appends to ``RAN``.
@@ -189,8 +189,7 @@ class NarrowedFactory:
 
 
 class SelfNarrowed:
-    """An instance that sets ``__kobako_allowed__`` on itself: ignored (rules come from
-    the type), so ``pong`` stays callable."""
+    """An instance that sets ``__kobako_allowed__`` in its own dict: it narrows."""
 
     def __init__(self) -> None:
         self.__kobako_allowed__ = frozenset({"ping"})
@@ -199,7 +198,8 @@ class SelfNarrowed:
         return ["called", "SelfAllowed", "ping", list(args), kwargs]
 
     def pong(self, *args: Any, **kwargs: Any) -> list[Any]:
-        return ["called", "SelfAllowed", "pong", list(args), kwargs]
+        RAN.append("SelfAllowed.pong")
+        return []
 
 
 class Dynamic:
@@ -277,18 +277,11 @@ class Rule:
     shape: str
     name: str
     verdict: Verdict
-    pending: bool = False
-    """The verdict comes from issue 12's services work (instance rules read from the
-    type, more descriptor kinds refused): not yet what resolve_method does."""
 
 
-def _rules(shape: str, called: str = "", refused: str = "", pending: str = "") -> list[Rule]:
+def _rules(shape: str, called: str = "", refused: str = "") -> list[Rule]:
     rules = [Rule(shape, n, "called") for n in called.split()]
-    rules += [Rule(shape, n, "refused") for n in refused.split()]
-    for item in pending.split():
-        verdict, name = item.split(":")
-        rules.append(Rule(shape, name, "called" if verdict == "c" else "refused", pending=True))
-    return rules
+    return rules + [Rule(shape, n, "refused") for n in refused.split()]
 
 
 RULES: list[Rule] = [
@@ -297,25 +290,23 @@ RULES: list[Rule] = [
     *_rules(
         "Inst",
         called="ping get_total make util",
-        refused="_helper __custom__ prop cached data text LIMIT __init__ call"
+        refused="_helper __custom__ prop cached data text LIMIT __init__ call getter described"
         " __reduce_ex__ __getattribute__ __setattr__ __dict__ __class__",
-        pending="r:getter r:described",
     ),
     *_rules("Slots", called="ping", refused="value __slots__ __init__"),
     *_rules(
         "Klass",
         called="create build",
-        refused="_secret prop VERSION mro __subclasses__ __init_subclass__ __new__ __call__"
-        " __instancecheck__ __prepare__ call",
-        pending="r:getter",
+        refused="_secret prop getter VERSION mro __subclasses__ __init_subclass__ __new__"
+        " __call__ __instancecheck__ __prepare__ call",
     ),
     *_rules("Allowed", called="ping", refused="pong prop _helper"),
     *_rules("Pred", called="get_x", refused="set_x get_y"),
     *_rules("AllowedKlass", called="make", refused="unmake mro"),
-    *_rules("SelfAllowed", called="ping", pending="c:pong"),
-    *_rules("Dyn", pending="c:ping r:anything r:call"),
+    *_rules("SelfAllowed", called="ping", refused="pong"),
+    *_rules("Dyn", called="ping", refused="anything call"),
     *_rules("Meta", called="ok", refused="meta mro"),
-    *_rules("Chained", called="ok", pending="r:chained"),
+    *_rules("Chained", called="ok", refused="chained"),
     *_rules("Mod", called="ping", refused="_hidden VALUE __name__ __dict__ __loader__"),
 ]
 
@@ -351,15 +342,13 @@ REFUSED_EVERYWHERE = (
 """Names refused on every shape: private, dunder, or what every object or class has."""
 
 
-def verdict(shape: str, name: str) -> tuple[Verdict, bool]:
-    """The oracle: the verdict for ``name`` on ``shape``, and whether it is pending.
+def verdict(shape: str, name: str) -> Verdict:
+    """The oracle: the verdict for ``name`` on ``shape``.
 
     A name the table does not list for the shape is refused: none of the shapes has a
-    public attribute the table leaves out.
+    public attribute the table leaves out (``Dyn``'s ``__getattr__`` never runs).
     """
     for rule in RULES:
         if rule.shape == shape and rule.name == name:
-            return rule.verdict, rule.pending
-    if shape == "Dyn" and name not in REFUSED_EVERYWHERE:
-        return "refused", True  # today the allow-rule lookup runs __getattr__
-    return "refused", False
+            return rule.verdict
+    return "refused"

@@ -668,8 +668,6 @@ CASES = [
         DEPTH_SCRIPT.format(n=126),
         Value(128),
         calls=1,
-        bug="the host sends a 128-level reply (its limit) that the guest's decoder refuses:"
-        " RuntimeError 'malformed service reply'",
     ),
     Case(
         "reply-129-levels",

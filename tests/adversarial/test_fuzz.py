@@ -384,7 +384,7 @@ def shapes_sandbox() -> Sandbox:
 def check_method_rule(sandbox: Sandbox, shape: str, name: str, args: list[Any], kw: Any) -> None:
     """Call ``name`` on the bound ``shape`` with well-formed arguments; the outcome must
     be the table's verdict, and no getter, ``__getattr__`` or refused method ran."""
-    expected, _pending = verdict(shape, name)
+    expected = verdict(shape, name)
     arg_src = "[" + ", ".join(src for src, _ in args) + "]"
     script = f"Kobako.__call({shape_path(shape)}, {ruby_string(name)}.to_sym, {arg_src}, {kw[0]})"
     RAN.clear()
@@ -410,10 +410,9 @@ def _names_for(shape: str) -> st.SearchStrategy[str]:
 
 @st.composite
 def method_calls(draw: st.DrawFn) -> tuple[str, str]:
-    """A bound shape and a name on it whose verdict the table settles today."""
+    """A bound shape and a name to call on it."""
     shape = draw(st.sampled_from(sorted(SHAPES)))
-    name = draw(_names_for(shape).filter(lambda n: not verdict(shape, n)[1]))
-    return shape, name
+    return shape, draw(_names_for(shape))
 
 
 @FUZZ_SETTINGS
@@ -431,17 +430,7 @@ def test_raw_service_calls_follow_the_method_rules(
     check_method_rule(shapes_sandbox, call[0], call[1], args, kw)
 
 
-def _rule_params() -> list[Any]:
-    params = []
-    for rule in RULES:
-        marks = []
-        if rule.pending:
-            marks = [pytest.mark.xfail(strict=True, reason="issue 12: services rules pending")]
-        params.append(pytest.param(rule, id=f"{rule.shape}.{rule.name}", marks=marks))
-    return params
-
-
-@pytest.mark.parametrize("rule", _rule_params())
+@pytest.mark.parametrize("rule", [pytest.param(r, id=f"{r.shape}.{r.name}") for r in RULES])
 def test_every_method_rule(shapes_sandbox: Sandbox, rule: method_rules.Rule) -> None:
     """Each row of the rule table, once, with one argument and one keyword."""
     check_method_rule(shapes_sandbox, rule.shape, rule.name, [ARGUMENTS[1]], KWARGS[1])

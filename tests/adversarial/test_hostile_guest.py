@@ -8,6 +8,7 @@ outside linear memory with a trap or WASI's EFAULT, never read or write past it.
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -79,8 +80,24 @@ OUTSIDE = r"Caused by:\n    guest passed a service call outside its memory\n\Z"
 def runner(tmp_path_factory: pytest.TempPathFactory) -> GuestRunner:
     root = tmp_path_factory.mktemp("hostile")
     path = root / "hostile.wasm"
-    path.write_bytes(wasmtime.wat2wasm(HOSTILE_WAT))
+    path.write_bytes(build_guest(HOSTILE_WAT))
     return GuestRunner(wasm_path=path, cache_dir=root)
+
+
+def _uleb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def build_guest(wat: str) -> bytes:
+    """The module, plus the ``kobako.guest`` custom section a loadable guest carries."""
+    name = b"kobako.guest"
+    body = _uleb(len(name)) + name + json.dumps({"abi": ABI_VERSION}).encode()
+    return bytes(wasmtime.wat2wasm(wat)) + b"\x00" + _uleb(len(body)) + body
 
 
 def _request(op: int, *args: int) -> bytes:
@@ -230,6 +247,6 @@ def test_imports_beyond_the_stubs_are_refused(tmp_path: Path, imports: str) -> N
     when it loads, naming the import."""
     wat = HOSTILE_WAT.replace("(module\n", f"(module\n  {imports}\n", 1)
     path = tmp_path / "extra.wasm"
-    path.write_bytes(wasmtime.wat2wasm(wat))
+    path.write_bytes(build_guest(wat))
     with pytest.raises((RuntimeError, KobakoError), match="which kobako does not provide"):
         GuestRunner(wasm_path=path, cache_dir=tmp_path)
