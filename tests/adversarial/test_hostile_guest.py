@@ -199,6 +199,15 @@ def test_dispatch_buffers_may_end_at_the_end_of_memory(runner: GuestRunner, call
     assert struct.unpack("<q", payload[:8])[0] == len(EMPTY_DISPATCH_REPLY) * 3
 
 
+def test_reply_exactly_filling_the_buffer_is_written_inline(runner: GuestRunner) -> None:
+    """A reply as long as the guest's buffer is written there, with nothing pending."""
+    reply = EMPTY_DISPATCH_REPLY * 3
+    payload = _run(runner, 2, 0x201, 4, 0x300, len(reply))
+    assert payload[8:] == reply[:8]
+    with pytest.raises(GuestTrap, match=NOT_GIVEN):
+        _run(runner, 5, 0x201, 4, 0x300, len(reply), 0x300)
+
+
 def test_long_reply_is_taken_into_the_guests_buffer(runner: GuestRunner) -> None:
     """A reply longer than the guest's buffer is announced by length, then copied by
     take_reply where the guest asks, up to the last byte of memory."""
