@@ -51,7 +51,6 @@ from kobako_async import (
     TrapError,
     WorkerCrashedError,
 )
-from kobako_async._map import MapBatch
 from kobako_async._pool import CANCEL_GRACE_S, WATCHDOG_GRACE_S
 
 pytestmark = pytest.mark.anyio
@@ -1263,13 +1262,15 @@ async def test_map_left_early_from_async_with_cancels_the_rest(pool: Pool) -> No
     assert (await pool.run("1")).value == 1
 
 
-def test_map_batch_is_read_once() -> None:
-    """A map batch can be entered or iterated once; a second time is a RuntimeError."""
-    batch = MapBatch(lambda job: None, [], 1, lambda func: None)  # type: ignore[arg-type, return-value]
-    batch._open()
+async def test_map_batch_is_read_once(pool: Pool) -> None:
+    """A map batch runs once: entering it again is a RuntimeError, and iterating it
+    again yields nothing."""
+    batch = pool.map(["1", "2"])
+    assert sorted(r.execution.value for r in await collect(batch) if r.execution) == [1, 2]
     with pytest.raises(RuntimeError, match="only once"):
-        batch._open()
-    batch._stop()
+        async with batch:
+            pass  # pragma: no cover
+    assert [r async for r in batch] == []
 
 
 @pytest.mark.parametrize("concurrency", [0, -1, 1.5, True])
