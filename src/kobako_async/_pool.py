@@ -602,7 +602,7 @@ class Pool:
             return worker
         waiter = _Waiter(anyio.Event())
         self._waiters.append(waiter)
-        self._fill_vacancies()
+        self._assign()
         try:
             with self._queue_wait(until, "for a worker"):
                 await waiter.event.wait()
@@ -619,14 +619,34 @@ class Pool:
         return waiter.worker
 
     def _release(self, worker: WorkerProcess) -> None:
-        """A held worker is free: to the first queued run (still held), else idle."""
-        if self._waiters:
-            waiter = self._waiters.popleft()
-            waiter.worker = worker
-            waiter.event.set()
-            return
+        """A held worker is free: idle, and to the first queued run if there is one."""
         self._busy.discard(worker)
         self._idle.append(worker)
+        self._assign()
+
+    def _assign(self, *, replace: bool = False) -> None:
+        """The Pool's one scheduling decision, made whenever a worker or a run comes
+        or goes: hand idle workers to queued runs (first come, first served; the
+        worker idle the shortest first, its caches warm), and start workers for
+        vacant slots: every one after a worker left an open Pool (``replace``), else
+        as many as queued runs that no start under way will serve."""
+        while self._waiters and self._idle:
+            waiter = self._waiters.popleft()
+            worker = self._idle.pop()
+            self._busy.add(worker)
+            waiter.worker = worker
+            waiter.event.set()
+        if replace and self._state is _State.OPEN:
+            wanted = self._vacant
+        else:
+            wanted = len(self._waiters) - self._starting
+        for _ in range(min(wanted, self._vacant)):
+            self._vacant -= 1
+            self._starting += 1
+            self._spawn(self._replace)
+        if self._state is _State.OPEN:
+            slots = len(self._idle) + len(self._busy) + self._starting + self._vacant
+            assert slots == self.workers, f"{slots} worker slots, expected {self.workers}"
         self._poke()
 
     def _ran(self, worker: WorkerProcess) -> None:
@@ -649,21 +669,7 @@ class Pool:
             end = worker.stop if stop else worker.kill if kill else worker.reap
             self._spawn(end)
         self._vacant += 1
-        if self._state is _State.OPEN:
-            self._start_replacements(self._vacant)
-        else:
-            self._fill_vacancies()
-        self._poke()
-
-    def _fill_vacancies(self) -> None:
-        """Start workers for queued runs that no start under way will serve."""
-        self._start_replacements(len(self._waiters) - self._starting)
-
-    def _start_replacements(self, wanted: int) -> None:
-        for _ in range(min(wanted, self._vacant)):
-            self._vacant -= 1
-            self._starting += 1
-            self._spawn(self._replace)
+        self._assign(replace=True)
 
     async def _replace(self) -> None:
         try:
@@ -678,8 +684,8 @@ class Pool:
         finally:
             self._starting -= 1
         self._workers[worker] = None
-        self._busy.add(worker)
-        self._release(worker)
+        self._idle.append(worker)
+        self._assign()
 
     async def _start_first(self) -> None:
         worker = await self._start_worker(self._frame_cap)
