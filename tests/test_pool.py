@@ -1331,6 +1331,27 @@ async def test_queue_timeout_bounds_waiting_for_queue_room() -> None:
             assert (await pool.run("3")).value == 3
 
 
+@pytest.mark.parametrize(
+    ("bind", "error", "match"),
+    [
+        ([("A", 1)], TypeError, "bind must be a mapping of paths to objects, not list"),
+        ({"bad path": 1}, ValueError, "invalid service path 'bad path'"),
+        ({"Fill": FILLABLE}, ValueError, "per-run binding for 'Fill' needs an object"),
+    ],
+    ids=["list", "bad-path", "fillable"],
+)
+async def test_bad_bind_is_refused_at_the_call(
+    pool: Pool, bind: object, error: type[Exception], match: str
+) -> None:
+    """run raises TypeError/ValueError for a malformed bind before queueing; the Pool
+    keeps serving."""
+    before = pool.stats()
+    with pytest.raises(error, match=match):
+        await pool.run("1", bind=bind)  # type: ignore[arg-type]
+    assert pool.stats() == before
+    assert (await pool.run("2")).value == 2
+
+
 @pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf"), True, "1"], ids=repr)
 def test_bad_queue_timeout_is_refused(value: object) -> None:
     """queue_timeout must be seconds in (0, 86400] or None."""

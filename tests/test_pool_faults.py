@@ -44,11 +44,27 @@ SUBPROCESS_WAIT_S = 60.0
 # ---- helpers ----
 
 
+def worker_children() -> list[int]:
+    """Live children of this process that are Pool workers (by command line)."""
+    found = []
+    for task in Path("/proc/self/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if b"kobako_async._worker" in command and is_live(int(pid)):
+                found.append(int(pid))
+    return found
+
+
 @pytest.fixture(scope="module")
 async def pool(anyio_backend: object) -> AsyncIterator[Pool]:
-    """One two-worker Pool per backend with a 5 s timeout, left serving by each test."""
+    """One two-worker Pool per backend with a 5 s timeout, left serving by each test;
+    once it is closed, no worker process of this test process is left."""
     async with Pool(workers=2, timeout=5.0) as shared:
         yield shared
+    assert worker_children() == []
 
 
 def proc_state(pid: int) -> str:
