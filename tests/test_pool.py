@@ -1273,6 +1273,14 @@ async def test_map_batch_is_read_once(pool: Pool) -> None:
     assert [r async for r in batch] == []
 
 
+@pytest.mark.parametrize("inputs", [5, "1 + 1", Job("1"), None], ids=repr)
+async def test_map_refuses_inputs_that_are_not_an_iterable(pool: Pool, inputs: object) -> None:
+    """map's inputs must be an iterable of scripts and Jobs: one script (a str is an
+    iterable of characters) or Job is a TypeError at the call."""
+    with pytest.raises(TypeError, match="map takes an iterable of scripts and Jobs, not "):
+        pool.map(inputs)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("concurrency", [0, -1, 1.5, True])
 async def test_map_refuses_bad_concurrency(pool: Pool, concurrency: object) -> None:
     """concurrency must be a positive int."""

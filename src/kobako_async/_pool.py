@@ -21,7 +21,7 @@ import enum
 import itertools
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -389,10 +389,15 @@ class Pool:
 
         Raises:
             PoolClosedError: the Pool is not open.
+            TypeError: ``inputs`` is not an iterable (or is one script or Job).
             ValueError: ``concurrency`` is not a positive int.
         """
         if self._tg is None or self._state is not _State.OPEN:
             raise PoolClosedError("the Pool is not open")
+        if not isinstance(inputs, (Iterable, AsyncIterable)) or isinstance(inputs, (str, Job)):
+            raise TypeError(
+                f"map takes an iterable of scripts and Jobs, not {type(inputs).__name__}"
+            )
         if concurrency is None:
             concurrency = 2 * self.workers
         elif not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
