@@ -11,6 +11,12 @@ before starting its run is replaced and the run goes to another worker. "Started
 is read from a word of memory the worker shares with the parent and sets to the run
 id before it runs anything: the pipe cannot tell, since a worker being killed may
 still take the frame out of it on its way down.
+
+Which run gets which worker, and when workers start, is decided in one place
+(``_assign``), called whenever a worker or a run comes or goes; while the Pool is
+open it keeps "idle + busy + starting + vacant = workers". A run waits at most its
+``queue_timeout`` for queue room and a worker. The run itself lives in ``_run``, the
+worker handle in ``_process`` and ``map`` in ``_map``.
 """
 
 from __future__ import annotations
