@@ -364,10 +364,19 @@ async def test_map_job_base_exception_stops_the_batch_and_reaches_the_consumer(
 
 
 async def test_worker_killed_mid_service_call_fails_that_run_only(pool: Pool) -> None:
-    """SIGKILL of a worker while the parent serves its Service call: once the Service
-    returns, that run gets WorkerCrashedError(-9); a concurrent run is untouched."""
+    """SIGKILL of a worker while the parent serves its Service call: the Service is
+    cancelled and that run gets WorkerCrashedError(-9) without waiting for it; a
+    concurrent run is untouched."""
     gate, other = Gate(), Gate()
+    cancelled = anyio.Event()
     outcome: dict[str, object] = {}
+
+    async def never() -> None:
+        gate.entered.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
 
     async def run(name: str, script: str, bind: dict[str, Any]) -> None:
         try:
@@ -377,15 +386,14 @@ async def test_worker_killed_mid_service_call_fails_that_run_only(pool: Pool) ->
 
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
-            tg.start_soon(run, "victim", "G.wait(:never_seen)", {"G": gate})
+            tg.start_soon(run, "victim", "N.call", {"N": never})
             await gate.entered.wait()
             tg.start_soon(run, "bystander", "O.wait(:fine)", {"O": other})
             await other.entered.wait()
-            victim = worker_serving(pool, gate)
+            victim = worker_serving(pool, never)
             os.kill(victim, signal.SIGKILL)
-            await eventually(lambda: not is_live(victim))
-            gate.opened.set()
             await eventually(lambda: "victim" in outcome)
+            assert cancelled.is_set()
             other.opened.set()
     crashed = outcome["victim"]
     assert type(crashed) is WorkerCrashedError and crashed.exit_status == -signal.SIGKILL

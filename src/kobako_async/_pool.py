@@ -588,7 +588,9 @@ class Pool:
             run.worker.terminate()
 
     async def _watchdog(self) -> None:
-        """Kill the workers of runs that overran their timeout by WATCHDOG_GRACE_S."""
+        """Kill the workers of runs that overran their timeout by WATCHDOG_GRACE_S, and
+        stop the Service call of a run whose worker died meanwhile (the run's task
+        reads nothing from the worker while a Service runs)."""
         while True:
             if not any(run.deadline is not None for run in self._runs):
                 self._watchdog_wake = anyio.Event()
@@ -597,8 +599,12 @@ class Pool:
             await anyio.sleep(WATCHDOG_TICK_S)
             now = time.monotonic()
             for run in list(self._runs):
-                if run.deadline is not None and now > run.deadline and run.aborted is None:
+                if run.aborted is not None:
+                    continue
+                if run.deadline is not None and now > run.deadline:
                     self._abort(run, AbortReason.WATCHDOG)
+                elif run.in_call and run.worker and run.worker.process.returncode is not None:
+                    self._abort(run, AbortReason.WORKER_DIED)
 
     # ---- workers ----
 

@@ -42,6 +42,7 @@ class RunState(enum.Enum):
 class AbortReason(enum.Enum):
     WATCHDOG = "watchdog"  # it overran its timeout by the grace period
     CLOSED = "closed"  # aclose(cancel=True)
+    WORKER_DIED = "worker died"  # while the parent ran one of its Service calls
 
 
 class Aborted(Exception):
@@ -60,6 +61,7 @@ class Run:
     worker: WorkerProcess | None = None
     deadline: float | None = None  # time.monotonic() past which the watchdog kills
     scope: anyio.CancelScope | None = None  # while the run serves Service calls
+    in_call: bool = False  # a Service call of the run is under way in the parent
     aborted: AbortReason | None = None
 
 
@@ -109,10 +111,13 @@ async def _answer(run: Run, message: proto.Message) -> proto.Reply | None:
     if isinstance(message, proto.Call):
         if message.run_id != run.run_id:
             return None
+        run.in_call = True
         try:
             reply = await run.dispatcher.dispatch_async(message.payload)
         except Exception as exc:  # the Dispatcher contains these; in case one escapes
             reply = _service_error_reply(run.dispatcher, exc)
+        finally:
+            run.in_call = False
         return proto.Reply(run.run_id, message.call_id, reply)
     if isinstance(message, proto.Oversize):
         if message.run_id != run.run_id:
