@@ -60,7 +60,9 @@ from ._map import Inputs, Job, MapBatch, MapResult
 from ._process import (
     CANCEL_GRACE_S,
     START_ERRORS,
+    StartWorker,
     WorkerGone,
+    WorkerHandle,
     WorkerProcess,
     start_failure,
 )
@@ -90,7 +92,7 @@ class _Waiter:
     """A run queued for a worker: ``event`` is set once it has one (or an error)."""
 
     event: anyio.Event
-    worker: WorkerProcess | None = None
+    worker: WorkerHandle | None = None
     error: BaseException | None = None
 
 
@@ -128,7 +130,7 @@ class Pool:
     """
 
     # how a worker slot gets its worker: a seam for a fake worker in tests
-    _start_worker: Callable[[int], Awaitable[WorkerProcess]] = staticmethod(WorkerProcess.start)
+    _start_worker: StartWorker = staticmethod(WorkerProcess.start)
 
     def __init__(
         self,
@@ -181,9 +183,9 @@ class Pool:
         self._state = _State.NEW
         self._tg: TaskGroup | None = None
         self._admission: anyio.Semaphore | None = None  # queue room: made in the event loop
-        self._workers: dict[WorkerProcess, None] = {}  # live workers, in start order
-        self._idle: list[WorkerProcess] = []
-        self._busy: set[WorkerProcess] = set()  # held by a run (or by a run's cleanup)
+        self._workers: dict[WorkerHandle, None] = {}  # live workers, in start order
+        self._idle: list[WorkerHandle] = []
+        self._busy: set[WorkerHandle] = set()  # held by a run (or by a run's cleanup)
         self._waiters: collections.deque[_Waiter] = collections.deque()
         self._runs: set[Run] = set()  # runs holding a worker
         self._vacant = 0  # worker slots with no worker and no start under way
@@ -480,7 +482,7 @@ class Pool:
                 return execution
         raise AssertionError("unreachable: the last attempt never retries")  # pragma: no cover
 
-    async def _drive(self, worker: WorkerProcess, run: Run, *, retry: bool) -> Execution | None:
+    async def _drive(self, worker: WorkerHandle, run: Run, *, retry: bool) -> Execution | None:
         """Carry ``run`` through ``worker``, which it holds. The Execution, or None when
         the worker died before taking the run and ``retry`` allows another worker."""
         timeout = run.limits.timeout
@@ -525,7 +527,7 @@ class Pool:
 
     async def _lost(
         self,
-        worker: WorkerProcess,
+        worker: WorkerHandle,
         run: Run,
         exc: Exception,
         retry: bool,
@@ -555,7 +557,7 @@ class Pool:
             f"worker {worker.pid} {reason} (exit status {status})", empty, status
         )
 
-    async def _abandon(self, worker: WorkerProcess, run: Run) -> None:
+    async def _abandon(self, worker: WorkerHandle, run: Run) -> None:
         """After the caller left the run (cancelled, or a Service's BaseException): stop
         its guest and keep the worker, or kill the worker if it does not stop within
         CANCEL_GRACE_S."""
@@ -603,12 +605,12 @@ class Pool:
                     continue
                 if run.deadline is not None and now > run.deadline:
                     self._abort(run, AbortReason.WATCHDOG)
-                elif run.in_call and run.worker and run.worker.process.returncode is not None:
+                elif run.in_call and run.worker and run.worker.exited:
                     self._abort(run, AbortReason.WORKER_DIED)
 
     # ---- workers ----
 
-    async def _checkout(self, until: float | None) -> WorkerProcess:
+    async def _checkout(self, until: float | None) -> WorkerHandle:
         """An idle worker for the caller's run, waiting in FIFO order if there is none
         (until ``until``: then PoolTimeoutError)."""
         if self._cancelling:  # a run retried after aclose(cancel=True)
@@ -635,7 +637,7 @@ class Pool:
         assert waiter.worker is not None
         return waiter.worker
 
-    def _release(self, worker: WorkerProcess) -> None:
+    def _release(self, worker: WorkerHandle) -> None:
         """A held worker is free: idle, and to the first queued run if there is one."""
         self._busy.discard(worker)
         self._idle.append(worker)
@@ -666,7 +668,7 @@ class Pool:
             assert slots == self.workers, f"{slots} worker slots, expected {self.workers}"
         self._poke()
 
-    def _ran(self, worker: WorkerProcess) -> None:
+    def _ran(self, worker: WorkerHandle) -> None:
         """A held worker finished a run: release it, or recycle it after max_runs_per_worker."""
         worker.runs += 1
         if worker.runs < self.max_runs_per_worker:
@@ -676,7 +678,7 @@ class Pool:
             self._retire(worker, kill=False, stop=True)
 
     def _retire(
-        self, worker: WorkerProcess, *, kill: bool, stop: bool = False, reaped: bool = False
+        self, worker: WorkerHandle, *, kill: bool, stop: bool = False, reaped: bool = False
     ) -> None:
         """A held worker leaves the Pool: stop, kill or reap it (in the background,
         unless the caller ``reaped`` it already) and start a replacement."""

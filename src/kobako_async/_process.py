@@ -14,6 +14,8 @@ import mmap
 import os
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import anyio
 from anyio.abc import Process
@@ -50,6 +52,38 @@ class WorkerState(enum.Enum):
 START_ERRORS = (OSError, WorkerGone, proto.ProtocolError, TimeoutError)
 
 
+class WorkerHandle(Protocol):
+    """What the Pool needs of a worker: a real process (WorkerProcess), or a fake that
+    speaks the protocol in memory (for tests of queueing, cancellation and retry)."""
+
+    pid: int
+    runs: int
+
+    @property
+    def torn(self) -> bool: ...
+
+    @property
+    def exited(self) -> bool: ...
+
+    async def send(self, frame: bytes) -> None: ...
+
+    async def receive(self) -> proto.Message: ...
+
+    def started(self, run_id: int) -> bool: ...
+
+    def terminate(self) -> None: ...
+
+    async def kill(self) -> int | None: ...
+
+    async def reap(self) -> int | None: ...
+
+    async def stop(self) -> None: ...
+
+
+StartWorker = Callable[[int], Awaitable[WorkerHandle]]
+"""Starts a worker that accepts frames of up to the given size from it."""
+
+
 class WorkerProcess:
     """One worker process and the parent's ends of its protocol pipes (non-blocking)."""
 
@@ -76,6 +110,11 @@ class WorkerProcess:
     @property
     def torn(self) -> bool:
         return self.state is WorkerState.TORN
+
+    @property
+    def exited(self) -> bool:
+        """The process has ended (as far as the event loop has seen)."""
+        return self.process.returncode is not None
 
     @classmethod
     async def start(cls, max_frame_bytes: int = proto.MAX_FRAME_BYTES) -> WorkerProcess:

@@ -29,7 +29,7 @@ from ._services import (
 )
 
 if TYPE_CHECKING:
-    from ._process import WorkerProcess
+    from ._process import WorkerHandle
 
 
 class RunState(enum.Enum):
@@ -58,7 +58,7 @@ class Run:
     limits: Limits
     dispatcher: Dispatcher
     state: RunState = RunState.PREPARED
-    worker: WorkerProcess | None = None
+    worker: WorkerHandle | None = None
     deadline: float | None = None  # time.monotonic() past which the watchdog kills
     scope: anyio.CancelScope | None = None  # while the run serves Service calls
     in_call: bool = False  # a Service call of the run is under way in the parent
@@ -68,7 +68,7 @@ class Run:
 Ending = proto.Done | proto.Oversize
 
 
-async def serve_calls(worker: WorkerProcess, run: Run, message: proto.Message) -> Ending:
+async def serve_calls(worker: WorkerHandle, run: Run, message: proto.Message) -> Ending:
     """Serve the run's Service calls (``message`` is the first) until it ends.
 
     Raises:
