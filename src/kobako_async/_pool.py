@@ -44,6 +44,7 @@ from ._errors import (
     WorkerCrashedError,
 )
 from ._guest import GuestTrap
+from ._guestfile import check_guest
 from ._limits import (
     KEEP,
     MAX_MESSAGE_BYTES,
@@ -115,18 +116,21 @@ class Pool:
     Use as ``async with Pool(...) as pool``. Services may be ``async def``
     functions, sync callables or objects; they run in the caller's event loop.
 
+    The limit arguments are those of ``Sandbox``, per run.
+
     Args:
         workers: worker processes (default: the CPU count).
         max_queue: runs waiting for a worker before ``run`` waits.
         max_runs_per_worker: runs after which a worker is replaced.
         queue_timeout: seconds a run may wait for queue room and a free worker before
             ``run`` raises PoolTimeoutError, or None (the default: no bound).
-        The remaining arguments are the limits of ``Sandbox``, per run.
 
     Raises:
-        ValueError: an argument is out of range, or the limits together need frames
-            larger than the protocol carries (max_message_bytes, stdout_limit and
-            stderr_limit).
+        ValueError: an argument is out of its range, or the limits together need
+            frames larger than the protocol carries (max_message_bytes,
+            stdout_limit and stderr_limit).
+        GuestLoadError: the guest file is missing, corrupt or for another ABI
+            (checked here, before any worker starts).
     """
 
     # how a worker slot gets its worker: a seam for a fake worker in tests
@@ -157,6 +161,7 @@ class Pool:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         _check_queue_timeout(queue_timeout)
+        check_guest()  # a bad guest file fails here, in the parent, not in every worker
         self.workers = workers
         self.queue_timeout = queue_timeout
         self.max_queue = max_queue

@@ -91,11 +91,16 @@ class Sandbox:
         fuel: wasm instruction budget per run, or None (the default: off).
         max_service_calls: Service calls per run, or None.
         max_message_bytes: largest Service call, reply or outcome.
-        stdout_limit, stderr_limit: bytes of output kept per run; past them output
-            is dropped and ``Execution.stdout_truncated`` / ``stderr_truncated`` set.
+        stdout_limit: bytes of stdout kept per run; past it output is dropped and
+            ``Execution.stdout_truncated`` set.
+        stderr_limit: the same for stderr (``Execution.stderr_truncated``).
         profile: "hermetic" (default: the clock is fixed at the Unix epoch and
             randomness is seeded with 0 unless a run passes ``seed``) or
             "permissive" (the real clock and fresh entropy).
+
+    Raises:
+        ValueError: a limit is out of its range.
+        GuestLoadError: the guest file is missing, corrupt or for another ABI.
     """
 
     def __init__(
@@ -166,9 +171,9 @@ class Sandbox:
         limits = self.limits.override(timeout=timeout, memory_limit=memory_limit, fuel=fuel)
         bindings = self._bindings
         if bind:
+            bindings = merge_run_bindings(bindings, bind)
             for path, obj in bind.items():
                 check_sync_service(path, obj)
-            bindings = merge_run_bindings(bindings, bind)
         dispatcher = Dispatcher(bindings, limits)
         return execute(get_runner(limits.fuel is not None), script, limits, dispatcher, seed)
 
