@@ -216,11 +216,6 @@ async def test_service_exception_is_a_service_error(pool: Pool, exc: Exception, 
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"], scope="module")
-@pytest.mark.xfail(
-    reason="issue 12 item 7: the services helper's Dispatcher makes a Service's own"
-    " CancelledError a Service error; remove this mark once it lands",
-    strict=True,
-)
 async def test_service_cancelling_itself_is_a_service_error(pool: Pool) -> None:
     """An async Service that raises CancelledError (its own upstream call cancelled)
     while the caller is not cancelled gives a ServiceError, not a cancellation."""
