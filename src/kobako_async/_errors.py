@@ -4,7 +4,9 @@
     ├── GuestLoadError            the guest file is missing, corrupt or for another ABI
     ├── InvalidScriptError        the script argument itself is unusable (not run)
     ├── PoolFullError             run_nowait found the Pool's queue full
+    ├── PoolTimeoutError          no worker was free within queue_timeout (not run)
     ├── PoolClosedError           the Pool is closed (or closed over the run)
+    ├── JobError                  a Pool.map job failed outside its run (bad Job)
     ├── SandboxError              the script failed: raised, did not compile, or
     │   │                         returned a value with no wire form
     │   ├── HandleExhaustedError  the run made more than 2**31-1 Handles
@@ -48,12 +50,14 @@ __all__ = [
     "HandleExhaustedError",
     "HashKeyError",
     "InvalidScriptError",
+    "JobError",
     "KobakoError",
     "MemoryLimitError",
     "MessageSizeError",
     "NoServiceError",
     "PoolClosedError",
     "PoolFullError",
+    "PoolTimeoutError",
     "SandboxError",
     "ServiceCallLimitError",
     "ServiceError",
@@ -174,3 +178,14 @@ class PoolFullError(KobakoError):
 
 class PoolClosedError(KobakoError):
     """Raised by ``Pool.run`` after the Pool is closed, or for runs it closed over."""
+
+
+class PoolTimeoutError(KobakoError, builtins.TimeoutError):
+    """Raised by ``Pool.run`` when no worker was free within ``queue_timeout``; the
+    script never started."""
+
+
+class JobError(KobakoError):
+    """A ``Pool.map`` job's error (``MapResult.error``) when the job failed with
+    something other than a KobakoError (bad Job arguments: ValueError, TypeError);
+    ``__cause__`` is that exception."""
