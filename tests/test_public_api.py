@@ -72,10 +72,11 @@ def test_every_public_error_is_exported() -> None:
 
 
 def test_public_errors_say_who_raises_them() -> None:
-    """Each public error has a docstring saying when it is raised."""
+    """Each public error has a docstring saying when it is raised (or, for an error
+    that is a value, when it is set)."""
     for cls in _error_classes():
         doc = cls.__doc__ or ""
-        assert re.search(r"\b(Raised|Base class)\b", doc), cls
+        assert re.search(r"\b(Raised|raised|when|Base class)\b", doc), cls
 
 
 def test_public_names_are_not_private_modules() -> None:

@@ -43,7 +43,11 @@ async def pool_types(pool: Pool) -> None:
     reveal_type(pending)  # type: ignore[unused-coroutine]  # noqa: F821  # revealed: typing.Coroutine[Any, Any, kobako_async.Execution]
     pending.close()
     reveal_type(await pool.run("1"))  # noqa: F821  # revealed: kobako_async.Execution
-    reveal_type(pool.map(["1"]))  # noqa: F821  # revealed: typing.AsyncIterator[kobako_async.MapResult]
+    reveal_type(pool.map(["1"]))  # noqa: F821  # revealed: kobako_async.MapBatch
+    async with pool.map(["1"], concurrency=2) as batch:
+        reveal_type(batch)  # noqa: F821  # revealed: kobako_async.MapBatch
+        async for item in batch:
+            reveal_type(item)  # noqa: F821  # revealed: kobako_async.MapResult
     async for result in pool.map(["1", kobako_async.Job("2")], concurrency=4):
         reveal_type(result)  # noqa: F821  # revealed: kobako_async.MapResult
         reveal_type(result.index)  # noqa: F821  # revealed: int
