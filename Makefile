@@ -4,7 +4,7 @@ STAMP   := .venv/.installed
 WASM    := data/kobako.wasm
 GUEST_SRC := $(shell find guest -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: run test lint bench fuzz guest conformance wheel sdist docs clean
+.PHONY: run test lint bench fuzz mutation guest conformance wheel sdist docs clean
 
 run: $(WASM)
 	$(PY) examples/demo.py
@@ -37,7 +37,22 @@ conformance: $(WASM)
 	$(PY) -m tests.conformance.mruby_suite
 
 fuzz: $(WASM)
-	KOBAKO_FUZZ_EXAMPLES=20000 $(PY) -m pytest tests/adversarial/test_fuzz.py -p no:cacheprovider
+	KOBAKO_HYPOTHESIS_PROFILE=fuzz KOBAKO_FUZZ_EXAMPLES=20000 $(PY) -m pytest tests/adversarial/test_fuzz.py -p no:cacheprovider
+
+# Mutation testing (not part of make test; slow): mutmut over the modules configured in
+# pyproject's [tool.mutmut], _guest.py narrowed to its limits and host calls. Narrow it
+# further with e.g. make mutation MUTATE='kobako_async._limits.*'. mutmut keeps its
+# results in mutants/ and reruns only what changed; `mutmut results` lists survivors.
+MUTATE ?= kobako_async._services.* kobako_async._codec.* kobako_async._limits.* \
+	kobako_async._protocol.* kobako_async._guest.*TickClock* kobako_async._guest.*_EpochTicker* \
+	kobako_async._guest.*_HostCalls* kobako_async._guest.x__new_trap* \
+	kobako_async._guest.x__define_wasi_stubs* kobako_async._guest.*GuestRunner*run__* \
+	kobako_async._guest.*GuestRunner*_instantiate*
+
+mutation: $(WASM)
+	$(PY) -m pip install -q -e '.[mutation]'
+	KOBAKO_TEST_TIME_SCALE=10 KOBAKO_FUZZ_EXAMPLES=50 $(PY) -m mutmut run $(foreach m,$(MUTATE),'$(m)')
+	$(PY) -m mutmut results
 
 guest: $(WASM)
 

@@ -25,7 +25,8 @@ def test_module_cache_is_written_and_reused(tmp_path: Path) -> None:
     stamp = entries[0].stat().st_mtime_ns
     runner = GuestRunner(cache_dir=tmp_path)
     assert entries[0].stat().st_mtime_ns == stamp
-    assert b"\x2a" in runner.run(REQUEST, None, DISPATCH).payload
+    ex = decode_outcome(runner.run(REQUEST, None, DISPATCH).payload, Usage(0.0, 0))
+    assert (type(ex.value), ex.value, ex.stdout, ex.stderr) == (int, 42, "", "")
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
@@ -42,7 +43,8 @@ def test_corrupt_cache_entry_is_rebuilt(tmp_path: Path, damage: str) -> None:
         entry.write_bytes(b"not a module")
     runner = GuestRunner(cache_dir=tmp_path)
     assert entry.read_bytes() == blob
-    assert b"\x2a" in runner.run(REQUEST, None, DISPATCH).payload
+    ex = decode_outcome(runner.run(REQUEST, None, DISPATCH).payload, Usage(0.0, 0))
+    assert (type(ex.value), ex.value, ex.stdout, ex.stderr) == (int, 42, "", "")
 
 
 def test_missing_wasm_names_the_build_step(tmp_path: Path) -> None:

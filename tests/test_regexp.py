@@ -165,6 +165,29 @@ def test_literal_in_a_loop_compiles_once(sandbox: Sandbox) -> None:
 
 
 def test_large_subjects(sandbox: Sandbox) -> None:
-    """Linear-time scans over large strings complete (no quadratic copies)."""
-    script = '[("x" * 200_000).gsub(/x/, "y").size, ("ab" * 100_000).scan(/b/).size]'
-    assert sandbox.run(script).value == [200_000, 100_000]
+    """gsub and scan cost instructions linear in the subject: 4x the subject needs at
+    most 4.5x the fuel (a quadratic copy would need 16x); fuel counts deterministically."""
+    script = '[("x" * {n}).gsub(/x/, "y").size, ("ab" * {n}).scan(/b/).size]'
+
+    def fuel_needed(n: int) -> int:
+        low, high = 0, 1 << 20  # the smallest budget that completes lies in (low, high]
+        while True:
+            try:
+                sandbox.run(script.format(n=n), fuel=high)
+                break
+            except kobako_async.FuelExhaustedError:
+                low, high = high, high * 2
+        while high - low > high // 100:
+            mid = (low + high) // 2
+            try:
+                sandbox.run(script.format(n=n), fuel=mid)
+                high = mid
+            except kobako_async.FuelExhaustedError:
+                low = mid
+        return high
+
+    small = fuel_needed(50_000)
+    ex = sandbox.run(script.format(n=200_000), fuel=small * 9 // 2)
+    assert ex.value == [200_000, 200_000]
+    with pytest.raises(kobako_async.FuelExhaustedError):
+        sandbox.run(script.format(n=200_000), fuel=small * 2)

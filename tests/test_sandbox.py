@@ -5,13 +5,14 @@ from __future__ import annotations
 import builtins
 import math
 import threading
+import time
 
 import pytest
+from tests.exact import assert_exact
 
 from kobako_async import (
     Execution,
     InvalidScriptError,
-    KobakoError,
     Sandbox,
     SandboxError,
     ServiceCallLimitError,
@@ -117,7 +118,10 @@ def test_value_without_wire_form_raises(sandbox: Sandbox, script: str, klass_nam
 
 def test_depth_limit(sandbox: Sandbox) -> None:
     """128 levels of nesting pass; 129 raise SandboxError."""
-    assert run_value(sandbox, "a = 1; 128.times { a = [a] }; a") is not None
+    nested: object = 1
+    for _ in range(128):
+        nested = [nested]
+    assert_exact(run_value(sandbox, "a = 1; 128.times { a = [a] }; a"), nested)
     with pytest.raises(SandboxError, match="deeper than 128"):
         sandbox.run("a = 1; 129.times { a = [a] }; a")
 
@@ -207,18 +211,46 @@ def test_every_run_starts_fresh(sandbox: Sandbox) -> None:
 
 
 def test_sandbox_is_shared_by_threads(sandbox: Sandbox) -> None:
-    """Many threads may run on one Sandbox at once; each gets its own result."""
+    """Threads running at once on one runner keep their own Service calls, Handles and
+    clock: each thread's per-run Service, a hermetic Time.now of 0 beside permissive
+    runs that read the real clock."""
+    permissive = Sandbox(profile="permissive")
     results: dict[int, object] = {}
+    errors: list[BaseException] = []
+
+    class Counter:
+        def __init__(self, step: int) -> None:
+            self.step = step
+
+        def add(self, x: int) -> int:
+            return x + self.step
 
     def work(i: int) -> None:
-        results[i] = sandbox.run(f"x = {i}; 1000.times {{ x += 1 }}; x").value
+        box = sandbox if i % 2 == 0 else permissive
+        script = (
+            f"x = {i}; c = Make.call; 200.times {{ x = c.add(x) }}; "
+            "[x, Time.now.to_i, Make.call.add(0)]"
+        )
+        try:
+            for _ in range(3):
+                results[i] = box.run(script, bind={"Make": lambda: Counter(i)}).value
+        except BaseException as exc:  # reported below: a thread's exception is lost
+            errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert results == {i: i + 1000 for i in range(8)}
+    assert errors == []
+    now = int(time.time())
+    for i in range(8):
+        x, clock, step = results[i]  # type: ignore[misc]
+        assert (type(x), x, type(step), step) == (int, i + 200 * i, int, i)
+        if i % 2 == 0:
+            assert (type(clock), clock) == (int, 0)
+        else:
+            assert abs(clock - now) < 3600, clock
 
 
 # ---- errors ----
@@ -253,9 +285,10 @@ def test_deep_recursion_is_system_stack_error(sandbox: Sandbox) -> None:
 
 
 def test_recursion_through_blocks_ends_cleanly(sandbox: Sandbox) -> None:
-    """Recursion through C frames (each/map) ends in a KobakoError, never a crash."""
-    with pytest.raises(KobakoError):
+    """Recursion through C frames (each/map) ends in SystemStackError, never a trap."""
+    with pytest.raises(SandboxError, match=r"\ASystemStackError: SystemStackError\Z") as info:
         sandbox.run("def f(n) = [n].each { |x| f(x + 1) }; f(0)")
+    assert info.value.klass == "SystemStackError"
     assert run_value(sandbox, "[1].map { _1 * 2 }") == [2]
 
 

@@ -7,10 +7,12 @@ run or harms the host. Cases marked xfail are bugs: the reason names what happen
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from tests.exact import assert_exact
 
 from kobako_async import (
     Execution,
@@ -22,12 +24,17 @@ from kobako_async import (
     SandboxError,
     ServiceCallLimitError,
     ServiceError,
+    Symbol,
     TimeoutError,
     TrapError,
 )
 
+from .pristine import fingerprint, fingerprint_difference
+
 MiB = 1 << 20
-TIMEOUT_S = 1.0
+TIME_SCALE = float(os.environ.get("KOBAKO_TEST_TIME_SCALE", "1"))
+"""Stretches the timeouts when the code runs slower on purpose (make mutation sets 10)."""
+TIMEOUT_S = 1.0 * TIME_SCALE
 """The Sandbox's timeout; cases expected to time out run with TIMED_OUT_S instead."""
 TIMED_OUT_S = 0.3
 MAX_SERVICE_CALLS = 1000
@@ -98,6 +105,8 @@ class Case:
 TIMEOUT = raises(TimeoutError)
 MEMORY = raises(MemoryLimitError)
 STACK = raises(SandboxError, klass="SystemStackError")
+STACK_TRAP = raises(TrapError, match="call stack exhausted")
+"""The wasm stack ran out inside C frames: exactly TrapError, for that reason."""
 
 
 def ruby_error(klass: str, match: str | None = None) -> Raises:
@@ -110,6 +119,11 @@ def forged(klass: str) -> Raises:
 
 
 TOO_LONG = ruby_error("ArgumentError", "string too long")
+DEPTH_SCRIPT = (
+    "a = 1; {n}.times {{ a = [a] }}; r = Svc.echo(a); d = 0\n"
+    "while Array === r; r = r[0]; d += 1; end; d"
+)
+"""Nest ``n`` arrays, echo them through the host, count the levels that come back."""
 
 
 CASES = [
@@ -144,12 +158,12 @@ CASES = [
     Case(
         "method-missing-send-recursion",
         "class Object; def method_missing(n, *a) = send(n, *a); end; zork",
-        raises(TrapError),  # the wasm stack runs out inside C frames: a trap, documented
+        STACK_TRAP,  # the wasm stack runs out inside C frames: a trap, documented
     ),
     Case(
         "hash-default-proc-recursion",
         "h = Hash.new { |hash, k| hash[k] }; h[1]",
-        raises(TrapError),  # likewise: recursion through C frames exhausts the wasm stack
+        STACK_TRAP,  # likewise: recursion through C frames exhausts the wasm stack
     ),
     # the unrescued exception was not GC-protected while its deep backtrace was built
     Case(
@@ -303,12 +317,12 @@ CASES = [
     Case(
         "gc-disabled-garbage",
         'GC.disable; a = nil; 100_000.times { a = [a, "x" * 10] }; GC.enable; GC.start; :ok',
-        Value("ok"),
+        Value(Symbol("ok")),
     ),
     Case(
         "objectspace-freeze-everything",
         "ObjectSpace.each_object(Object) { |o| o.freeze rescue nil }; [1, 'a', {b: 2}]",
-        Value([1, "a", {"b": 2}]),
+        Value([1, "a", {Symbol("b"): 2}]),
     ),
     Case(
         "objectspace-poison-to-s",
@@ -349,13 +363,14 @@ CASES = [
         ruby_error("RuntimeError", "w"),
     ),
     Case("stdout-write-loops", "def $stdout.write(*) = loop {}; puts 1", TIMEOUT),
-    Case("stdout-replaced-by-nil", "$stdout = nil; puts 1", raises(SandboxError)),
+    # CRuby refuses the assignment (TypeError); here puts recurses through nil.puts
+    Case("stdout-replaced-by-nil", "$stdout = nil; puts 1", STACK),
     Case(
         "kernel-puts-redefined",
         "Kernel.define_method(:puts) { |*| raise 'no' }; puts 1",
         ruby_error("RuntimeError"),
     ),
-    Case("puts-cyclic-array", "a = []; a << a; puts a; :ok", Value("ok", stdout="[...]\n")),
+    Case("puts-cyclic-array", "a = []; a << a; puts a; :ok", Value(Symbol("ok"), stdout="[...]\n")),
     Case("output-new", "Kobako::Output.new", ruby_error("NoMethodError")),
     # ---- exceptions and tricks during result encoding ----
     Case(
@@ -503,7 +518,7 @@ CASES = [
     Case(
         "redefine-kobako-call",
         "module Kobako; def self.__call(*) = :forged; end; Svc.echo(1)",
-        Value("forged"),
+        Value(Symbol("forged")),
         calls=0,
     ),
     Case(
@@ -533,7 +548,7 @@ CASES = [
     Case(
         "respond-to-raises",
         "class Object; def respond_to?(*) = raise('no'); end; [1, {a: Svc.echo(2)}]",
-        Value([1, {"a": [[2], {}]}]),
+        Value([1, {Symbol("a"): [[2], {}]}]),
         calls=1,
     ),
     Case(
@@ -633,11 +648,33 @@ CASES = [
     Case("redefine-string-size", 'String.define_method(:size) { 0 }; "abc".size', Value(0)),
     Case("remove-string", 'Object.send(:remove_const, :String); "a"', Value("a")),
     Case("redefine-integer-to-s", "class Integer; def to_s = 'x'; end; 2**70", Value(2**70)),
-    Case("redefine-raise", "module Kernel; def raise(*) = :nope; end; raise 'x'", Value("nope")),
-    Case("eval-huge-expression", 'eval("1 + " * 5000 + "1")', raises(SandboxError)),
+    Case(
+        "redefine-raise",
+        "module Kernel; def raise(*) = :nope; end; raise 'x'",
+        Value(Symbol("nope")),
+    ),
+    Case(
+        "eval-huge-expression",
+        'eval("1 + " * 5000 + "1")',
+        ruby_error("ScriptError", "codegen error"),
+    ),
     Case("eval-deep-brackets", 'eval("[" * 10000 + "]" * 10000)', ruby_error("SyntaxError")),
     Case("instance-eval-string", 'Object.new.instance_eval("self.class.name")', Value("Object")),
     Case("binding-eval", 'x = 1; binding.eval("x + 1")', Value(2)),
+    # ---- nesting across a Service reply (echo adds two levels: [[args], kwargs]) ----
+    Case("reply-127-levels", DEPTH_SCRIPT.format(n=125), Value(127), calls=1),
+    Case(
+        "reply-128-levels",
+        DEPTH_SCRIPT.format(n=126),
+        Value(128),
+        calls=1,
+    ),
+    Case(
+        "reply-129-levels",
+        DEPTH_SCRIPT.format(n=127),
+        raises(ServiceError, klass="ValueError", match="nested deeper than 128 levels"),
+        calls=1,
+    ),
     # ---- Fibers ----
     Case("fiber-yield-at-root", "Fiber.yield", ruby_error("FiberError")),
     Case(
@@ -696,7 +733,7 @@ CASES = [
     Case(
         "regexp-dynamic-pattern-flood",
         "20_000.times { |i| /x#{i}/ =~ 'x1' }; :ok",
-        Value("ok"),
+        Value(Symbol("ok")),
     ),
     Case("regexp-huge-subject", '("ab" * (1 << 20)).gsub(/b/, "c").size', Value(2 << 20)),
     Case(
@@ -707,7 +744,7 @@ CASES = [
 ]
 
 NEXT_RUN = '[1 + 1, "abc".size, 2**64, Svc.echo(:ok), Object.const_defined?(:K)]'
-NEXT_VALUE = [2, 3, 2**64, [["ok"], {}], False]
+NEXT_VALUE = [2, 3, 2**64, [[Symbol("ok")], {}], False]
 
 
 @pytest.fixture(scope="module")
@@ -736,8 +773,9 @@ def test_corpus_is_large_and_named_uniquely() -> None:
 
 
 @pytest.mark.parametrize("case", _params())
-def test_hostile_script(sandbox: Sandbox, case: Case) -> None:
-    """The script ends exactly as expected, and the next run on the Sandbox works."""
+def test_hostile_script(sandbox: Sandbox, case: Case, pristine_fingerprint: str) -> None:
+    """The script ends exactly as expected (type-exact values), and the next run on the
+    Sandbox works and sees the core classes exactly as a fresh Sandbox does."""
     probe = Probe()
     overrides: dict[str, Any] = {}
     if isinstance(case.expect, Raises) and TimeoutError in case.expect.errors:
@@ -747,7 +785,7 @@ def test_hostile_script(sandbox: Sandbox, case: Case) -> None:
     expect = case.expect
     if isinstance(expect, Value):
         ex = sandbox.run(case.script, bind={"Svc": probe}, **overrides)
-        assert ex.value == expect.value
+        assert_exact(ex.value, expect.value)
         if expect.stdout is not None:
             assert ex.stdout == expect.stdout
     else:
@@ -762,4 +800,18 @@ def test_hostile_script(sandbox: Sandbox, case: Case) -> None:
             assert expect.match in str(err)
     if case.calls is not None:
         assert probe.calls == case.calls
-    assert sandbox.run(NEXT_RUN, bind={"Svc": Probe()}).value == NEXT_VALUE
+    assert_exact(sandbox.run(NEXT_RUN, bind={"Svc": Probe()}).value, NEXT_VALUE)
+    found = fingerprint_difference(fingerprint(sandbox), pristine_fingerprint)
+    assert found is None, found
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="guest bug, probably: kobako_bind_path writes NULs into a shared copy of the path"
+    " (mrb_str_dup shares strings over 11 bytes), so proxy_new sees a path with NULs",
+)
+@pytest.mark.parametrize("path", ["A::Bcdefghij", "Shapes::Inst", "Abcdefghi::B"])
+def test_long_nested_binding_path(path: str) -> None:
+    """A nested Service path of 12 or more bytes binds and is callable."""
+    sandbox = Sandbox().bind(path, lambda: "ok")
+    assert sandbox.run(f"{path}.call").value == "ok"

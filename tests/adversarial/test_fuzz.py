@@ -15,13 +15,30 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.exact import assert_exact
 
-from kobako_async import Execution, InvalidScriptError, KobakoError, Sandbox
+from kobako_async import (
+    Execution,
+    FuelExhaustedError,
+    InvalidScriptError,
+    KobakoError,
+    MemoryLimitError,
+    NoServiceError,
+    Sandbox,
+    Symbol,
+    TimeoutError,
+    TrapError,
+)
+
+from . import method_rules
+from .method_rules import RAN, REFUSED_EVERYWHERE, RULES, SHAPES, verdict
 
 EXAMPLES = int(os.environ.get("KOBAKO_FUZZ_EXAMPLES", "300"))
 """Examples per fuzz test (there are four)."""
-RUN_TIMEOUT_S = 0.5
-HANG_SLACK_S = 2.0
+TIME_SCALE = float(os.environ.get("KOBAKO_TEST_TIME_SCALE", "1"))
+"""Stretches the timeouts when the code runs slower on purpose (make mutation sets 10)."""
+RUN_TIMEOUT_S = 0.5 * TIME_SCALE
+HANG_SLACK_S = 2.0 * TIME_SCALE
 """How far past its timeout a run may end before it counts as a hang (a loaded CI
 machine overshoots the epoch ticks; a real hang overshoots without bound)."""
 
@@ -244,13 +261,32 @@ def sandbox() -> Sandbox:
     ).bind("Svc", Target())
 
 
+DOCUMENTED_TRAPS = (TimeoutError, MemoryLimitError, FuelExhaustedError)
+STACK_EXHAUSTED = "call stack exhausted"
+"""The one plain TrapError a script may cause: the wasm stack ran out in C frames."""
+
+
+def check_trap(exc: TrapError, script: str) -> None:
+    """A trap must be a documented kind; any other (an out-of-bounds access, an
+    unreachable, a broken ABI) is a bug in the guest or the host."""
+    if type(exc) in DOCUMENTED_TRAPS:
+        return
+    assert type(exc) is TrapError and STACK_EXHAUSTED in str(exc), (
+        f"undocumented trap {type(exc).__name__}: {str(exc)[:300]} for {script!r}"
+    )
+
+
 def check_run(sandbox: Sandbox, script: str) -> None:
-    """Run ``script``: it must end in a value or a KobakoError, within its timeout."""
+    """Run ``script``: it must end in a value or a KobakoError, within its timeout, and
+    a trap only of a documented kind."""
     started = time.perf_counter()
     try:
         ex = sandbox.run(script)
     except InvalidScriptError:
         assert "\0" in script or not _utf8_encodable(script)
+    except TrapError as exc:
+        assert isinstance(exc.execution, Execution), repr(exc)
+        check_trap(exc, script)
     except KobakoError as exc:
         assert isinstance(getattr(exc, "execution", None), Execution), repr(exc)
     else:
@@ -306,6 +342,110 @@ def test_raw_service_calls(
     check_run(sandbox, f"Kobako.__call({target}, {name}, {args}, {kwargs})")
 
 
+# ---- raw Service calls that reach the host, checked against the method-rule table ----
+
+ARGUMENTS = [
+    ("1", 1),
+    ("'a'", "a"),
+    (":s", Symbol("s")),
+    ("nil", None),
+    ("true", True),
+    ("1.5", 1.5),
+    ("2**70", 2**70),
+    ("[1, [2.0]]", [1, [2.0]]),
+    ('"\\u{1f600}" * 3', "\U0001f600" * 3),
+]
+KWARGS = [("{}", {}), ("{k: 1}", {"k": 1}), ("{a: :b, c: nil}", {"a": Symbol("b"), "c": None})]
+
+
+def shape_path(shape: str) -> str:
+    """One-segment paths: the guest fails every run that binds a nested path of 12+
+    bytes (test_corpus.py::test_long_nested_binding_path)."""
+    return "Shape" + shape
+
+
+def ruby_string(text: str) -> str:
+    """A Ruby double-quoted literal of ``text``, every non-alphanumeric escaped."""
+    return (
+        '"'
+        + "".join(c if c.isascii() and c.isalnum() else f"\\u{{{ord(c):x}}}" for c in text)
+        + '"'
+    )
+
+
+@pytest.fixture(scope="module")
+def shapes_sandbox() -> Sandbox:
+    sandbox = Sandbox(timeout=RUN_TIMEOUT_S, max_service_calls=1000)
+    for shape, obj in SHAPES.items():
+        sandbox.bind(shape_path(shape), obj)
+    return sandbox
+
+
+def check_method_rule(sandbox: Sandbox, shape: str, name: str, args: list[Any], kw: Any) -> None:
+    """Call ``name`` on the bound ``shape`` with well-formed arguments; the outcome must
+    be the table's verdict, and no getter, ``__getattr__`` or refused method ran."""
+    expected = verdict(shape, name)
+    arg_src = "[" + ", ".join(src for src, _ in args) + "]"
+    script = f"Kobako.__call({shape_path(shape)}, {ruby_string(name)}.to_sym, {arg_src}, {kw[0]})"
+    RAN.clear()
+    if expected == "called":
+        value = sandbox.run(script).value
+        assert_exact(value, ["called", shape, name, [v for _, v in args], kw[1]])
+    else:
+        with pytest.raises(NoServiceError) as info:
+            sandbox.run(script)
+        assert info.value.message == f"undefined method '{name}' for {shape_path(shape)}"
+    assert RAN == [], f"user code ran for {shape}.{name}: {RAN}"
+
+
+def _names_for(shape: str) -> st.SearchStrategy[str]:
+    listed = [rule.name for rule in RULES if rule.shape == shape]
+    return st.one_of(
+        st.sampled_from(listed) if listed else st.nothing(),
+        st.sampled_from(REFUSED_EVERYWHERE),
+        st.text(st.characters(codec="utf-8", exclude_characters="\0"), max_size=12),
+        st.sampled_from(listed + ["x"]).map(lambda n: n + "_"),
+    )
+
+
+@st.composite
+def method_calls(draw: st.DrawFn) -> tuple[str, str]:
+    """A bound shape and a name to call on it."""
+    shape = draw(st.sampled_from(sorted(SHAPES)))
+    return shape, draw(_names_for(shape))
+
+
+@FUZZ_SETTINGS
+@given(
+    call=method_calls(),
+    args=st.lists(st.sampled_from(ARGUMENTS), max_size=3),
+    kw=st.sampled_from(KWARGS),
+)
+def test_raw_service_calls_follow_the_method_rules(
+    shapes_sandbox: Sandbox, call: tuple[str, str], args: list[Any], kw: Any
+) -> None:
+    """Well-formed Kobako.__call on functions, classes, instances with properties,
+    slots, descriptors, allow-sets and predicates, modules: called or refused exactly as
+    the rule table says, and no getter ever runs."""
+    check_method_rule(shapes_sandbox, call[0], call[1], args, kw)
+
+
+@pytest.mark.parametrize("rule", [pytest.param(r, id=f"{r.shape}.{r.name}") for r in RULES])
+def test_every_method_rule(shapes_sandbox: Sandbox, rule: method_rules.Rule) -> None:
+    """Each row of the rule table, once, with one argument and one keyword."""
+    check_method_rule(shapes_sandbox, rule.shape, rule.name, [ARGUMENTS[1]], KWARGS[1])
+
+
 def test_sandbox_survives_the_fuzzing(sandbox: Sandbox) -> None:
     """After the fuzz tests above, the shared Sandbox still runs scripts and Services."""
-    assert sandbox.run("[1 + 1, Svc.echo(:ok)]").value == [2, [["ok"], {}]]
+    assert_exact(sandbox.run("[1 + 1, Svc.echo(:ok)]").value, [2, [[Symbol("ok")], {}]])
+
+
+def test_hypothesis_profile_reproduces() -> None:
+    """Without KOBAKO_HYPOTHESIS_PROFILE the fuzz tests are derandomized and print the
+    blob that replays a failure; with ``fuzz`` (make fuzz) they search at random."""
+    profile = os.environ.get("KOBAKO_HYPOTHESIS_PROFILE", "ci")
+    assert FUZZ_SETTINGS.derandomize is (profile == "ci")
+    assert FUZZ_SETTINGS.print_blob is True
+    assert settings.get_profile("ci").derandomize is True
+    assert settings.get_profile("fuzz").derandomize is False

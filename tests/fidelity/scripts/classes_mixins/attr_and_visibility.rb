@@ -37,11 +37,6 @@ a = Account.new("ann", 100)
 b = Account.new("bob", 20)
 puts a.transfer_to(b, 70), a.transfer_to(b, 70)
 puts a.report, b.report
-begin
-  a.balance
-rescue NoMethodError => e
-  puts e.class
-end
-puts Account.private_method_defined?(:balance), Account.public_method_defined?(:report)
+puts Account.method_defined?(:report), Account.method_defined?(:nickname=)
 a.nickname = "A"
-[a.nickname, a.respond_to?(:receive)]
+[a.nickname, b.nickname, a.owner]

@@ -5,4 +5,4 @@ puts files.find_all { |f| f.start_with?("test_") }.inspect
 puts files.detect { |f| f.end_with?(".py") }
 puts files.grep(/^(\w+)\.md$/) { $1.downcase }.inspect
 puts (1..20).grep(5..8).inspect
-files.sort_by { |f| [File.extname(f), f] }
+files.sort_by { |f| [f[/\.\w+\z/].to_s, f] }

@@ -8,7 +8,8 @@ tests = {
   "conversion" => -> { Integer("abc") },
   "float conv" => -> { Float("1.2.3") },
   "frozen" => -> { "x".freeze << "y" },
-  "name" => -> { undefined_thing },
+  "name" => -> { Undefined::Thing },
+  "method" => -> { 5.undefined_thing(1) },
 }
 tests.each do |label, fn|
   fn.call
