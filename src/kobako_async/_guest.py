@@ -27,7 +27,7 @@ from wasmtime import _ffi as ffi
 
 WASM_ENV = "KOBAKO_WASM"
 CACHE_ENV = "KOBAKO_CACHE_DIR"
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 # Pooling allocator: instance slots are reused, and the first pages of each slot's
 # memory stay mapped between runs, so a fresh instance does not page-fault its way
