@@ -352,6 +352,28 @@ def test_scan_block_that_changes_the_receiver_reads_the_snapshot() -> None:
     assert Sandbox().run(script).value == ["1", "2", "3"]
 
 
+# ---- found by the fuzz target: invalid bytes in String's character iterators ----
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ('"\\x81".chop', ""),
+        ('"\\xf8".chop', ""),
+        ('"a\\x81b".index("b")', 2),
+        ('"x\\x81y".rindex("y")', 2),
+        ('"\\x81".size', 1),
+        ('"\\xe3\\x81a".size', 3),
+        ('"a\\x81b".chars', ["a", b"\x81", "b"]),
+        ('"ab\\x81cd"[1, 3]', b"b\x81c"),
+    ],
+)
+def test_invalid_bytes_are_one_character_each(script: str, expected: object) -> None:
+    """A lone continuation or 0xF8-0xFF byte is one character, as in CRuby: chop,
+    index and chars used to loop forever (or fill memory) on one."""
+    assert Sandbox(timeout=2.0).run(script).value == expected
+
+
 # ---- 5. pack("U") ranges ----
 
 
