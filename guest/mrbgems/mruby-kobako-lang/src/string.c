@@ -273,6 +273,7 @@ str_scrub(mrb_state *mrb, mrb_value self)
     if (!mrb_nil_p(block)) {
       mrb_value r = mrb_yield(mrb, block, mrb_str_new(mrb, base + bad, i - bad));
       r = mrb_obj_as_string(mrb, r);
+      mrb_gc_protect(mrb, r); /* only this frame refers to it while out grows */
       if (RSTRING_PTR(self) != base || RSTRING_LEN(self) != len) {
         mrb_raise(mrb, E_RUNTIME_ERROR, "string modified");
       }
