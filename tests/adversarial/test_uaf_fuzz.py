@@ -32,7 +32,7 @@ EXAMPLES = int(os.environ.get("KOBAKO_FUZZ_EXAMPLES", "2000"))
 PRELUDE = (Path(__file__).parent / "uaf_prelude.rb").read_text()
 
 _MUTATION = st.tuples(
-    st.sampled_from(["rep", "clr", "add", "cut", "del", "rev", "gc", "churn"]),
+    st.sampled_from(["rep", "clr", "add", "cut", "del", "rev", "gc", "churn", "os_str", "os_ary"]),
     st.integers(0, 5),
 )
 _SPEC = st.lists(_MUTATION, max_size=4)
@@ -53,9 +53,12 @@ def _rstr(text: str) -> str:
 @st.composite
 def _case(draw: st.DrawFn) -> str:
     """One check(...) line of Ruby."""
-    spec = _ruby_spec(draw(_SPEC))
+    mutations = draw(_SPEC)
     kind = draw(st.sampled_from(sorted(_KINDS)))
-    return _KINDS[kind](draw, spec)
+    line = _KINDS[kind](draw, _ruby_spec(mutations))
+    if any(name.startswith("os_") for name, _ in mutations):
+        line = line.rsplit(", ", 1)[0] + ", false)"  # they hit the reference's own objects
+    return line
 
 
 def _words(draw: st.DrawFn, n: int) -> list[str]:
@@ -72,16 +75,18 @@ def _json(draw: st.DrawFn, spec: str) -> str:
 
 
 def _scrub(draw: st.DrawFn, spec: str) -> str:
-    text = '"' + "".join(draw(_BYTES)) + '"'
-    build = f"-> {{ [+{text}, [1, 2], {{}}] }}"
+    # long enough to live in a malloc'd buffer, not inside the String object
+    text = '"' + "".join(draw(_BYTES)) + '"' + f" * {draw(st.integers(1, 12))}"
+    build = f"-> {{ [+({text}), [1, 2], {{}}] }}"
+    block = f"{{ |b| mutate({spec}); b.bytes.join('.') }}"
     return (
-        f"check(:scrub, ->(t) {{ t[0].scrub {{ |b| mutate({spec}); b.bytesize.to_s }} }},"
-        f" ->(t) {{ rscrub(t[0]) {{ |b| mutate({spec}); b.bytesize.to_s }} }}, {build}, true)"
+        f"check(:scrub, ->(t) {{ t[0].scrub {block} }},"
+        f" ->(t) {{ rscrub(t[0]) {block} }}, {build}, :errors)"
     )
 
 
 def _gsub(draw: st.DrawFn, spec: str) -> str:
-    text = _rstr(draw(_WORD) * draw(st.integers(1, 4)))
+    text = _rstr(draw(_WORD) * draw(st.integers(1, 8)))
     pattern = draw(st.sampled_from(["/[a-c]/", "/\\d+/", "/x|/", "/ /"]))
     build = f"-> {{ [+{text}, [1], {{}}] }}"
     kind = draw(st.sampled_from(["gsub", "scan"]))
