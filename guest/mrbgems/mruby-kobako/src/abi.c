@@ -42,8 +42,8 @@ static uint8_t out_of_memory;
 /* The debug guest's allocator (make guest-debug): every block is poisoned when
  * freed and kept in a quarantine before its memory is reused, and realloc always
  * moves, so a pointer kept across a free or a resize reads 0xDB bytes instead of
- * live data, and a write through one is caught as a trap when the block leaves
- * the quarantine with its poison changed. */
+ * live data, and a write through one is caught as a trap at the end of the run
+ * (or when the block leaves the quarantine) with its poison changed. */
 #define POISON 0xDB
 #define QUARANTINE_BLOCKS 4096
 #define QUARANTINE_BYTES (8u << 20)
@@ -71,6 +71,20 @@ release_oldest(void)
   quarantine.count--;
   quarantine.bytes -= b->size;
   free(b);
+}
+
+/* Traps if any quarantined block was written after it was freed: run at the end
+ * of every run, so a write through a stale pointer is caught in the run that made it. */
+static void
+check_quarantine(void)
+{
+  for (uint32_t k = 0; k < quarantine.count; k++) {
+    const block_head *b = quarantine.blocks[(quarantine.head + k) % QUARANTINE_BLOCKS];
+    const uint8_t *payload = (const uint8_t *)(b + 1);
+    for (size_t i = 0; i < b->size; i++) {
+      if (payload[i] != POISON) __builtin_trap();
+    }
+  }
 }
 
 static void
@@ -337,5 +351,8 @@ kobako_run(uint32_t request, uint32_t request_len)
   kobako_buf_byte(&out, kobako_stream_get(KOBAKO_STDOUT)->truncated ? 0xc3 : 0xc2);
   kobako_buf_byte(&out, kobako_stream_get(KOBAKO_STDERR)->truncated ? 0xc3 : 0xc2);
   kobako_buf_byte(&out, out_of_memory ? 0xc3 : 0xc2);
+#ifdef KOBAKO_DEBUG_ALLOC
+  check_quarantine();
+#endif
   return pack_result(&out);
 }
