@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,6 +161,7 @@ _KINDS = {
 }
 
 
+@pytest.mark.timeout(max(120, EXAMPLES // 10))  # make fuzz runs many more examples
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
