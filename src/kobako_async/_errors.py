@@ -1,12 +1,17 @@
 """The error tree. Every failed run raises exactly one of these.
 
     KobakoError                   base of everything this library raises
+    ├── GuestLoadError            the guest file is missing, corrupt or for another ABI
     ├── InvalidScriptError        the script argument itself is unusable (not run)
     ├── PoolFullError             run_nowait found the Pool's queue full
+    ├── PoolTimeoutError          no worker was free within queue_timeout (not run)
     ├── PoolClosedError           the Pool is closed (or closed over the run)
+    ├── JobError                  a Pool.map job failed outside its run (bad Job)
     ├── SandboxError              the script failed: raised, did not compile, or
     │   │                         returned a value with no wire form
     │   ├── HandleExhaustedError  the run made more than 2**31-1 Handles
+    │   ├── HashKeyError          the run's value has Hash keys Python would merge,
+    │   │                         too many sharing one hash, or unhashable ones
     │   ├── ServiceCallLimitError the run made more than max_service_calls calls
     │   └── MessageSizeError      a call, reply or outcome over max_message_bytes
     ├── ServiceError              a Service raised and the script did not rescue it
@@ -32,6 +37,7 @@ stopped from outside. ``MemoryLimitError`` joins ``TrapError`` with resource lim
 from __future__ import annotations
 
 import builtins
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,14 +46,18 @@ if TYPE_CHECKING:
 __all__ = [
     "DisconnectedError",
     "FuelExhaustedError",
+    "GuestLoadError",
     "HandleExhaustedError",
+    "HashKeyError",
     "InvalidScriptError",
+    "JobError",
     "KobakoError",
     "MemoryLimitError",
     "MessageSizeError",
     "NoServiceError",
     "PoolClosedError",
     "PoolFullError",
+    "PoolTimeoutError",
     "SandboxError",
     "ServiceCallLimitError",
     "ServiceError",
@@ -59,6 +69,18 @@ __all__ = [
 
 class KobakoError(Exception):
     """Base class of every error kobako_async raises."""
+
+
+class GuestLoadError(KobakoError):
+    """Raised by ``Sandbox()`` and ``Pool()`` when the guest file cannot be used.
+
+    ``path`` is the file; ``problem`` says what is wrong with it and what to do.
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"guest module {path} {problem}")
+        self.path = path
+        self.problem = problem
 
 
 class InvalidScriptError(KobakoError, TypeError, ValueError):
@@ -80,6 +102,13 @@ class SandboxError(KobakoError):
 
 class HandleExhaustedError(SandboxError):
     """Raised when a run's Handle ids (at most 2**31-1) ran out."""
+
+
+class HashKeyError(SandboxError):
+    """Raised when a Hash in the run's value cannot become a dict without loss:
+    keys distinct in Ruby but equal in Python (``"a"`` and ``:a``, ``1`` and
+    ``1.0``), more keys sharing one Python hash than the decoder allows (hash
+    flooding), or a key Python cannot hash."""
 
 
 class ServiceCallLimitError(SandboxError):
@@ -149,3 +178,14 @@ class PoolFullError(KobakoError):
 
 class PoolClosedError(KobakoError):
     """Raised by ``Pool.run`` after the Pool is closed, or for runs it closed over."""
+
+
+class PoolTimeoutError(KobakoError, builtins.TimeoutError):
+    """Raised by ``Pool.run`` when no worker was free within ``queue_timeout``; the
+    script never started."""
+
+
+class JobError(KobakoError):
+    """A ``Pool.map`` job's error (``MapResult.error``) when the job failed with
+    something other than a KobakoError (bad Job arguments: ValueError, TypeError);
+    ``__cause__`` is that exception."""
