@@ -2,9 +2,10 @@
 PY      := .venv/bin/python
 STAMP   := .venv/.installed
 WASM    := data/kobako.wasm
+DEBUG_WASM := data/kobako-debug.wasm
 GUEST_SRC := $(shell find guest -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: run test lint bench fuzz mutation guest conformance wheel sdist docs clean
+.PHONY: run test lint bench fuzz mutation guest guest-debug conformance wheel sdist docs clean
 
 run: $(WASM)
 	$(PY) examples/demo.py
@@ -36,8 +37,12 @@ bench: $(WASM)
 conformance: $(WASM)
 	$(PY) -m tests.conformance.mruby_suite
 
-fuzz: $(WASM)
+# The long fuzz run; the use-after-free target runs on the debug guest, whose
+# allocator poisons freed memory so a stale pointer shows up as wrong bytes or a trap.
+fuzz: $(WASM) $(DEBUG_WASM)
 	KOBAKO_HYPOTHESIS_PROFILE=fuzz KOBAKO_FUZZ_EXAMPLES=20000 $(PY) -m pytest tests/adversarial/test_fuzz.py -p no:cacheprovider
+	KOBAKO_HYPOTHESIS_PROFILE=fuzz KOBAKO_FUZZ_EXAMPLES=20000 KOBAKO_WASM=$(DEBUG_WASM) \
+	  $(PY) -m pytest tests/adversarial/test_uaf_fuzz.py -p no:cacheprovider
 
 # Mutation testing (not part of make test; slow): mutmut over the modules configured in
 # pyproject's [tool.mutmut], _guest.py narrowed to its limits and host calls. Narrow it
@@ -55,6 +60,11 @@ mutation: $(WASM)
 	$(PY) -m mutmut results
 
 guest: $(WASM)
+
+guest-debug: $(DEBUG_WASM)
+
+$(DEBUG_WASM): $(STAMP) $(GUEST_SRC)
+	$(PY) guest/build.py --debug
 
 $(WASM): $(STAMP) $(GUEST_SRC)
 	$(PY) guest/build.py

@@ -12,6 +12,11 @@ Steps, each skipped when its output is current:
 6. bake the booted interpreter into the module (``guest/bake.py``) -> ``data/kobako.wasm``,
    with a ``kobako.guest`` custom section naming its ABI and the mruby and Oniguruma
    versions (the host checks it before loading the file).
+
+``--debug`` builds the debug guest instead (``make guest-debug``): the same sources with
+``KOBAKO_DEBUG_ALLOC``, an allocator that poisons freed memory, quarantines it and
+always moves on realloc (see ``guest/mrbgems/mruby-kobako/src/abi.c``), in its own
+build directory, written to ``data/kobako-debug.wasm``; ``make fuzz`` runs on it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ GUEST = Path(__file__).resolve().parent
 ROOT = GUEST.parent
 BUILD = ROOT / "build" / "guest"
 OUTPUT = ROOT / "data" / "kobako.wasm"
+DEBUG_OUTPUT = ROOT / "data" / "kobako-debug.wasm"
 
 MRUBY_VERSION = "3.3.0"
 MRUBY_DEBIAN_VERSION = "3.3.0-1"
@@ -131,6 +137,7 @@ def prepare_source(mruby_src: Path | None) -> Path:
         return tree
     shutil.rmtree(tree, ignore_errors=True)
     shutil.rmtree(BUILD / "mruby-build", ignore_errors=True)
+    shutil.rmtree(BUILD / "mruby-build-debug", ignore_errors=True)
     if mruby_src is not None:
         log(f"copying mruby from {mruby_src}")
         shutil.copytree(mruby_src, tree, ignore=shutil.ignore_patterns("build"))
@@ -189,25 +196,27 @@ def build_libonig(tools: dict[str, str]) -> Path:
     return out
 
 
-def build_libmruby(tree: Path, tools: dict[str, str], onig: Path) -> Path:
+def build_libmruby(tree: Path, tools: dict[str, str], onig: Path, build_dir: Path) -> Path:
     env = dict(
         os.environ,
         MRUBY_CONFIG=str(GUEST / "build_config.rb"),
-        MRUBY_BUILD_DIR=str(BUILD / "mruby-build"),
+        MRUBY_BUILD_DIR=str(build_dir),
         KOBAKO_CC=tools["cc"],
         KOBAKO_AR=tools["ar"],
         KOBAKO_ONIG=str(onig),
+        KOBAKO_DEBUG="1" if build_dir.name.endswith("-debug") else "",
     )
-    log("building libmruby.a (mruby rake + zig)")
+    log(f"building libmruby.a (mruby rake + zig) in {build_dir.name}")
     run(["rake", f"-j{os.cpu_count() or 2}", "all"], cwd=tree, env=env, stdout=subprocess.DEVNULL)
-    return BUILD / "mruby-build" / "wasi" / "lib"
+    return build_dir / "wasi" / "lib"
 
 
 def link_guest(libdir: Path, onig: Path, tools: dict[str, str]) -> Path:
     """Link libmruby.a (our gem's ABI exports included) and libonig.a into a WASI reactor."""
-    raw = BUILD / "kobako-raw.wasm"
+    build_dir = libdir.parent.parent
+    raw = BUILD / f"kobako-raw{build_dir.name.removeprefix('mruby-build')}.wasm"
     # abi.o holds the exports; named explicitly, it is linked whether referenced or not
-    abi = BUILD / "mruby-build" / "wasi" / "mrbgems" / "mruby-kobako" / "src" / "abi.o"
+    abi = build_dir / "wasi" / "mrbgems" / "mruby-kobako" / "src" / "abi.o"
     cmd = [tools["cc"], "-target", "wasm32-wasi", *EH_FLAGS, str(abi), str(libdir / "libmruby.a")]
     cmd += [str(onig / "libonig.a")]
     cmd += ["-mexec-model=reactor", "-O2", "-s", f"-Wl,-z,stack-size={STACK_BYTES}"]
@@ -239,8 +248,11 @@ def guest_info_section() -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mruby-src", type=Path, default=os.environ.get("MRUBY_SRC") or None)
-    parser.add_argument("--out", type=Path, default=OUTPUT)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--debug", action="store_true", help="the poisoning-allocator guest")
     args = parser.parse_args()
+    if args.out is None:
+        args.out = DEBUG_OUTPUT if args.debug else OUTPUT
 
     sys.path.insert(0, str(GUEST))
     from bake import bake  # noqa: PLC0415 - guest/ is not a package
@@ -248,7 +260,8 @@ def main() -> None:
     tools = zig_wrappers()
     tree = prepare_source(args.mruby_src.resolve() if args.mruby_src else None)
     onig = build_libonig(tools)
-    libdir = build_libmruby(tree, tools, onig)
+    build_dir = BUILD / ("mruby-build-debug" if args.debug else "mruby-build")
+    libdir = build_libmruby(tree, tools, onig, build_dir)
     raw = link_guest(libdir, onig, tools)
     log("baking the booted interpreter")
     baked = bake(raw.read_bytes(), "kobako_boot") + guest_info_section()

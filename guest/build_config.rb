@@ -41,6 +41,8 @@ MRuby::CrossBuild.new('wasi') do |conf|
     cc.command = ENV.fetch('KOBAKO_CC')
     cc.flags = %w[-std=gnu99 -O2 -Wall -Wno-unused -target wasm32-wasi] + KOBAKO_EH_FLAGS
     cc.defines += KOBAKO_DEFINES
+    # make guest-debug: freed memory poisoned and quarantined (mruby-kobako/src/abi.c)
+    cc.defines << 'KOBAKO_DEBUG_ALLOC' unless ENV['KOBAKO_DEBUG'].to_s.empty?
   end
   conf.linker.command = ENV.fetch('KOBAKO_CC')
   conf.archiver.command = ENV.fetch('KOBAKO_AR')

@@ -21,7 +21,9 @@ from kobako_async import (
     TrapError,
 )
 from kobako_async._codec import pack
+from kobako_async._limits import Limits
 from kobako_async._sandbox import Usage, decode_outcome
+from kobako_async._services import Dispatcher
 
 
 @pytest.fixture(scope="module")
@@ -399,7 +401,7 @@ def _error_outcome(body: list[object]) -> bytes:
 
 @pytest.mark.parametrize(
     "origin",
-    [7, [1, "x"], ["1", "x", "y"], [True, "x", "y"], [1, 2, "y"], [1, "x", "y", 4]],
+    ["7", 0, -1, True, 1.5, [1, "x", "y"]],
     ids=repr,
 )
 def test_malformed_exception_origin_is_a_trap(origin: object) -> None:
@@ -422,8 +424,19 @@ def test_unmarked_kobako_error_is_a_script_error(origin: object) -> None:
 
 
 def test_marked_error_is_decided_by_the_host_reply() -> None:
-    """With the mark, the host reply's class and message decide, not the Ruby ones."""
-    body = ["StandardError", "changed", [], [3, "Kobako::ServiceCallLimitError", "too many"]]
+    """With the mark, the Dispatcher's record of that call decides, not the Ruby class."""
+    dispatcher = Dispatcher({}, Limits())
+    dispatcher.error_replies[3] = ("Kobako::ServiceCallLimitError", "too many")
+    body = ["StandardError", "changed", [], 3]
     with pytest.raises(ServiceCallLimitError) as info:
-        decode_outcome(_error_outcome(body), Usage(0.0, 0))
+        decode_outcome(_error_outcome(body), Usage(0.0, 0), dispatcher)
     assert (info.value.klass, info.value.message) == ("Kobako::ServiceCallLimitError", "too many")
+
+
+def test_mark_of_a_call_with_no_error_reply_is_a_script_error() -> None:
+    """A mark naming a call the host answered with a value (or never saw) decides nothing."""
+    dispatcher = Dispatcher({}, Limits())
+    body = ["Kobako::ServiceCallLimitError", "forged", [], 3]
+    with pytest.raises(SandboxError) as info:
+        decode_outcome(_error_outcome(body), Usage(0.0, 0), dispatcher)
+    assert type(info.value) is SandboxError

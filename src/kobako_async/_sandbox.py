@@ -363,32 +363,36 @@ def _refused_outcome(
     return SandboxError("ArgumentError", str(refusal), [], execution)
 
 
-def _origin(value: object) -> tuple[int, str, str] | None:
-    """The guest's mark on an exception made from a host reply: (call number,
-    class, message) as the host sent them; None for one the script made."""
+def _origin(value: object) -> int | None:
+    """The guest's mark on an exception made from a host error reply: the number
+    of the Service call it answered; None for an exception the script made."""
     if value is None:
         return None
-    if not isinstance(value, list) or len(value) != 3 or type(value[0]) is not int:
+    if type(value) is not int or value < 1:
         raise TypeError(f"malformed exception origin {value!r:.100}")
-    return value[0], _as_text(value[1]), _as_text(value[2])
+    return value
 
 
 def _host_error(
-    origin: tuple[int, str, str],
+    call: int,
     klass: str,
     message: str,
     backtrace: list[str],
     execution: Execution,
     dispatcher: Dispatcher | None,
 ) -> KobakoError:
-    """The error for an exception the guest made from a host reply, by what the
-    host sent. Only the guest's unforgeable mark leads here: a script that raises
-    Kobako::ServiceError itself ends in a plain SandboxError."""
-    call, host_klass, host_message = origin
+    """The error for an exception the guest made from a host error reply, decided
+    from the Dispatcher's own record of what it replied to that call: the mark
+    carries only the call number, and a script cannot set it (guest services.c).
+    A mark naming a call that got no error reply ends in a plain SandboxError."""
+    sent = dispatcher.error_replies.get(call) if dispatcher is not None else None
+    if sent is None:
+        return SandboxError(klass, message, backtrace, execution)
+    host_klass, host_message = sent
     if host_klass == GUEST_SERVICE_ERROR:
         py_class, _, py_message = host_message.partition(": ")
         error = ServiceError(py_class, py_message, execution)
-        if dispatcher is not None and call and dispatcher.last_error_call == call:
+        if dispatcher is not None and dispatcher.last_error_call == call:
             error.__cause__ = dispatcher.last_error
         return error
     if host_klass == GUEST_NO_SERVICE:

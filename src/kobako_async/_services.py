@@ -48,6 +48,7 @@ from ._codec import (
     to_wire,
     unpack,
 )
+from ._core_constants import NON_MODULE_CONSTANTS
 from ._limits import Limits
 
 _SEGMENT = re.compile(r"[A-Z]\w*\Z", re.ASCII)
@@ -80,7 +81,16 @@ FILLABLE: Any = _Fillable()
 
 
 def check_path(path: object) -> str:
-    """Validate a ``::``-separated constant path. Raises ValueError."""
+    """Validate a ``::``-separated constant path.
+
+    Each prefix of the path becomes a module in the guest, so a prefix that names a
+    constant of the guest's core that is not a module ("RUBY_VERSION::X",
+    "Math::PI::Svc") is refused here rather than failing every run.
+
+    Raises:
+        ValueError: not a str, not constant names, a reserved root, or a prefix that
+            names a non-module core constant.
+    """
     if not isinstance(path, str):
         raise ValueError(f"a service path must be a str, not {type(path).__name__}")
     segments = path.split("::")
@@ -90,6 +100,13 @@ def check_path(path: object) -> str:
         )
     if segments[0] in _RESERVED_ROOTS:
         raise ValueError(f"invalid service path {path!r}: {segments[0]} is reserved")
+    for end in range(1, len(segments)):
+        prefix = "::".join(segments[:end])
+        if prefix in NON_MODULE_CONSTANTS:
+            raise ValueError(
+                f"invalid service path {path!r}: {prefix} is a constant of the guest's core"
+                " that is not a module, so nothing can be bound under it"
+            )
     return path
 
 
@@ -184,6 +201,9 @@ class Dispatcher:
         self.escaped: BaseException | None = None
         """A non-``Exception`` a Service raised (KeyboardInterrupt, SystemExit, ...):
         ``dispatch`` re-raised it, and the run must end by raising it to its caller."""
+        self.error_replies: dict[int, tuple[str, str]] = {}
+        """Every error reply this run sent: call number -> (guest class, message).
+        The host decides limit and Service errors from this, never from the guest."""
 
     def paths(self) -> list[str]:
         return list(self.bindings)
@@ -211,7 +231,7 @@ class Dispatcher:
                 return self._raised(exc)
             if _is_awaitable(result):
                 _close(result)
-                return _error(
+                return self._error_reply(
                     GUEST_SERVICE_ERROR, "TypeError: async services need a kobako_async.Pool"
                 )
             return self.reply(result)
@@ -262,18 +282,22 @@ class Dispatcher:
         self.calls += 1
         limit = self.limits.max_service_calls
         if limit is not None and self.calls > limit:
-            return _error(GUEST_CALL_LIMIT, f"more than {limit} Service calls in one run")
+            return self._error_reply(
+                GUEST_CALL_LIMIT, f"more than {limit} Service calls in one run"
+            )
         if len(payload) > self.limits.max_message_bytes:
-            return _error(GUEST_MESSAGE_SIZE, self._too_big("call", len(payload)))
+            return self._error_reply(GUEST_MESSAGE_SIZE, self._too_big("call", len(payload)))
         budget = object_budget(self.limits.max_message_bytes)
         try:
             target, name, args, kwargs = unpack(
                 payload, self.handles, wrapper_levels=CALL_WRAPPER_LEVELS, max_objects=budget
             )
         except StaleHandle as exc:
-            return _error(GUEST_DISCONNECTED, f"Handle #{exc.args[0]} is not live in this run")
+            return self._error_reply(
+                GUEST_DISCONNECTED, f"Handle #{exc.args[0]} is not live in this run"
+            )
         except OverBudget:
-            return _error(
+            return self._error_reply(
                 GUEST_MESSAGE_SIZE,
                 f"Service call decodes into more than {budget} arrays, hashes and ext values"
                 " (max_message_bytes // 16)",
@@ -282,41 +306,43 @@ class Dispatcher:
             cause = exc.__cause__
             if isinstance(cause, Exception) and not isinstance(cause, TypeError):
                 return self._service_raised(cause)  # a Handle key's own __hash__ or __eq__
-            return _error("ArgumentError", f"service argument: {exc}")
+            return self._error_reply("ArgumentError", f"service argument: {exc}")
         except (CodecError, ValueError, TypeError):
-            return _error("ArgumentError", "malformed service call")
+            return self._error_reply("ArgumentError", "malformed service call")
         except Exception as exc:  # a host object's own code failed (a Handle key's __hash__)
             return self._service_raised(exc)
         # type checks that never consult a decoded host object's __class__
         if not (_is_a(name, str) and _is_a(args, list) and _is_a(kwargs, dict)):
-            return _error("ArgumentError", "malformed service call")
+            return self._error_reply("ArgumentError", "malformed service call")
         if _is_a(target, str):
             obj = self.bindings.get(target)
             if obj is None and target not in self.bindings:
-                return _error(GUEST_NO_SERVICE, f"no service is bound at {target}")
+                return self._error_reply(GUEST_NO_SERVICE, f"no service is bound at {target}")
             if obj is FILLABLE:
-                return _error(GUEST_NO_SERVICE, f"{target} is not filled for this run")
+                return self._error_reply(GUEST_NO_SERVICE, f"{target} is not filled for this run")
         else:
             obj = target
         method = resolve_method(obj, name)
         if method is None:
-            return _error(GUEST_NO_SERVICE, f"undefined method '{name}' for {describe(target)}")
+            return self._error_reply(
+                GUEST_NO_SERVICE, f"undefined method '{name}' for {describe(target)}"
+            )
         kw = {str.__str__(k): v for k, v in kwargs.items() if _is_a(k, str)}
         if len(kw) != len(kwargs):
-            return _error("ArgumentError", "keyword names must be Symbols")
+            return self._error_reply("ArgumentError", "keyword names must be Symbols")
         return lambda: method(*args, **kw)
 
     def reply(self, result: Any) -> bytes:
         try:
             reply = pack([REPLY_VALUE, to_wire(result, self.handles)])
         except HandleExhausted as exc:
-            return _error(GUEST_HANDLES_EXHAUSTED, str(exc))
+            return self._error_reply(GUEST_HANDLES_EXHAUSTED, str(exc))
         except WireError as exc:
-            return _error(GUEST_SERVICE_ERROR, f"ValueError: service returned {exc}")
+            return self._error_reply(GUEST_SERVICE_ERROR, f"ValueError: service returned {exc}")
         except Exception as exc:  # a str with lone surrogates, a list whose __iter__ raises
             return self._service_raised(exc, "service returned a value that cannot be sent: ")
         if len(reply) > self.limits.max_message_bytes:
-            return _error(GUEST_MESSAGE_SIZE, self._too_big("reply", len(reply)))
+            return self._error_reply(GUEST_MESSAGE_SIZE, self._too_big("reply", len(reply)))
         return reply
 
     def _too_big(self, what: str, size: int) -> str:
@@ -331,14 +357,19 @@ class Dispatcher:
         while tb is not None:
             depth, tb = depth + 1, tb.tb_next
         if _is_a(exc, TypeError) and depth <= 2:
-            return _error("ArgumentError", _exception_text(exc))
+            return self._error_reply("ArgumentError", _exception_text(exc))
         return self._service_raised(exc)
 
     def _service_raised(self, exc: BaseException, context: str = "") -> bytes:
         """The Service error reply for ``exc``, which becomes the run's latest error."""
         self.last_error, self.last_error_call = exc, self.calls
         name = _sendable(attrs.type_name(exc), ERROR_NAME_CHARS_MAX)
-        return _error(GUEST_SERVICE_ERROR, f"{name}: {context}{_exception_text(exc)}")
+        return self._error_reply(GUEST_SERVICE_ERROR, f"{name}: {context}{_exception_text(exc)}")
+
+    def _error_reply(self, klass: str, message: str) -> bytes:
+        """The error reply for the current call, recorded for the run's outcome."""
+        self.error_replies[self.calls] = (klass, message)
+        return _error(klass, message)
 
 
 def _is_a(value: object, kind: type) -> bool:

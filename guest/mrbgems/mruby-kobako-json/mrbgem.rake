@@ -5,4 +5,5 @@ MRuby::Gem::Specification.new('mruby-kobako-json') do |spec|
   spec.author  = 'kobako_async developers'
   spec.summary = 'JSON parser and generator matching CRuby json 2.6 output'
   spec.add_dependency 'mruby-bigint', core: 'mruby-bigint'
+  spec.add_dependency 'mruby-kobako' # scratch memory (kobako.h)
 end

@@ -18,15 +18,15 @@
 #include <mruby/string.h>
 #include <mruby/variable.h>
 #include "json.h"
+#include "kobako.h"
 
+/* The output grows in scratch memory, never in a Ruby String: a to_json or
+ * to_s method may reach any String through ObjectSpace and resize or free it. */
 typedef struct {
   mrb_state *mrb;
   const json_config *cfg;
   mrb_value state; /* the JSON::State handed to to_json methods; nil until needed */
-  mrb_value roots; /* keeps the buffer and the state alive across GC */
-  mrb_value str;   /* the output; its length is cap while generating */
-  char *ptr;
-  mrb_int len, cap;
+  kobako_sbuf out;
   mrb_int depth;
   int levels;     /* containers open in this generator */
   int base_units; /* json_stack_units held by callers further out */
@@ -35,27 +35,20 @@ typedef struct {
 static void
 reserve(gen *g, mrb_int n)
 {
-  if (g->len + n <= g->cap) return;
-  mrb_int cap = g->cap * 2;
-  if (cap < g->len + n) cap = g->len + n;
-  mrb_str_resize(g->mrb, g->str, cap);
-  g->ptr = RSTRING_PTR(g->str);
-  g->cap = cap;
+  kobako_sbuf_reserve(g->mrb, &g->out, (size_t)n);
 }
 
 static void
 put(gen *g, const char *p, mrb_int n)
 {
-  reserve(g, n);
-  memcpy(g->ptr + g->len, p, (size_t)n);
-  g->len += n;
+  kobako_sbuf_put(g->mrb, &g->out, p, (size_t)n);
 }
 
 static void
 put_byte(gen *g, char c)
 {
   reserve(g, 1);
-  g->ptr[g->len++] = c;
+  g->out.ptr[g->out.len++] = c;
 }
 
 static void
@@ -75,8 +68,10 @@ gen_fail(gen *g, const char *message)
 static mrb_value
 gen_call(gen *g, mrb_value obj, mrb_sym mid, mrb_int argc, const mrb_value *argv)
 {
-  return json_funcall(g->mrb, g->base_units + g->levels + JSON_CUSTOM_CALL_UNITS, obj, mid, argc,
-                      argv);
+  mrb_value r = json_funcall(g->mrb, g->base_units + g->levels + JSON_CUSTOM_CALL_UNITS, obj, mid,
+                             argc, argv);
+  mrb_gc_protect(g->mrb, r); /* only this frame refers to it now */
+  return r;
 }
 
 static mrb_value
@@ -233,6 +228,7 @@ gen_array(gen *g, mrb_value a)
 {
   const json_config *cfg = g->cfg;
   mrb_int depth = enter(g);
+  mrb_gc_protect(g->mrb, a); /* a callback may drop every other reference to it */
   int ai = mrb_gc_arena_save(g->mrb);
 
   put_byte(g, '[');
@@ -295,7 +291,9 @@ static void
 gen_hash(gen *g, mrb_value h)
 {
   const json_config *cfg = g->cfg;
-  pair_iter it = {g, enter(g), 0, mrb_gc_arena_save(g->mrb)};
+  mrb_int depth0 = enter(g);
+  mrb_gc_protect(g->mrb, h); /* a callback may drop every other reference to it */
+  pair_iter it = {g, depth0, 0, mrb_gc_arena_save(g->mrb)};
 
   put_byte(g, '{');
   /* raises if a to_json or to_s called from here changes the Hash */
@@ -359,7 +357,8 @@ gen_custom(gen *g, mrb_value v)
   if (mrb_nil_p(g->state)) {
     json_config cfg = *g->cfg;
     g->state = json_state_new(mrb, &cfg);
-    mrb_ary_push(mrb, g->roots, g->state);
+    /* held by the hidden buffer's owner: the arena is rewound after each element */
+    mrb_iv_set(mrb, mrb_obj_value(g->out.owner), mrb_intern_lit(mrb, "state"), g->state);
   }
   mrb_iv_set(mrb, g->state, MRB_IVSYM(depth), mrb_int_value(mrb, g->depth));
   mrb_value s = gen_call(g, v, MRB_SYM(to_json), 1, &g->state);
@@ -406,33 +405,26 @@ gen_value(gen *g, mrb_value v)
 static mrb_value
 finish(gen *g)
 {
-  mrb_str_resize(g->mrb, g->str, g->len);
-  return g->str;
+  return kobako_sbuf_string(g->mrb, &g->out);
 }
 
 static void
-gen_init(gen *g, mrb_state *mrb, const json_config *cfg, mrb_value state, mrb_value roots)
+gen_init(gen *g, mrb_state *mrb, const json_config *cfg, mrb_value state)
 {
   g->mrb = mrb;
   g->cfg = cfg;
   g->state = state;
-  g->roots = roots;
-  g->len = 0;
-  g->cap = 64;
-  g->str = mrb_str_new_capa(mrb, g->cap);
-  mrb_ary_push(mrb, roots, g->str);
-  mrb_str_resize(mrb, g->str, g->cap);
-  g->ptr = RSTRING_PTR(g->str);
+  kobako_sbuf_init(mrb, &g->out, 64);
   g->depth = cfg->depth;
   g->levels = 0;
   g->base_units = json_stack_units;
 }
 
 mrb_value
-json_generate(mrb_state *mrb, mrb_value obj, json_config *cfg, mrb_value state, mrb_value roots)
+json_generate(mrb_state *mrb, mrb_value obj, json_config *cfg, mrb_value state)
 {
   gen g;
-  gen_init(&g, mrb, cfg, state, roots);
+  gen_init(&g, mrb, cfg, state);
   gen_value(&g, obj);
   return finish(&g);
 }
@@ -442,18 +434,17 @@ json_to_json(mrb_state *mrb, mrb_value obj, mrb_value state_arg, mrb_bool to_s)
 {
   json_config cfg;
   gen g;
-  mrb_value roots = mrb_ary_new(mrb);
   mrb_value state = mrb_nil_value();
 
   json_config_defaults(&cfg);
   if (json_state_p(mrb, state_arg)) {
     state = state_arg;
-    json_config_from_state(mrb, &cfg, state, roots);
+    json_config_from_state(mrb, &cfg, state);
   }
   else if (mrb_hash_p(state_arg)) {
-    json_config_apply(mrb, &cfg, state_arg, roots);
+    json_config_apply(mrb, &cfg, state_arg);
   }
-  gen_init(&g, mrb, &cfg, state, roots);
+  gen_init(&g, mrb, &cfg, state);
   if (to_s) gen_to_s(&g, obj);
   else gen_builtin(&g, obj);
   return finish(&g);

@@ -13,6 +13,7 @@
 #include <mruby/string.h>
 #include <mruby/variable.h>
 #include "json.h"
+#include "kobako.h"
 
 static struct RClass *
 json_module(mrb_state *mrb)
@@ -113,18 +114,17 @@ opt_given(mrb_state *mrb, mrb_value opts, mrb_sym name)
   return mrb_hash_key_p(mrb, opts, mrb_symbol_value(name));
 }
 
-/* A layout string: a private copy, so nothing a to_json method does to the
- * original can move the bytes under the generator. */
+/* A layout string: a copy in scratch memory, so nothing a to_json method or
+ * an options Hash's default proc does (ObjectSpace reaches every String) can
+ * move or free the bytes under the generator. */
 static void
-set_layout(mrb_state *mrb, mrb_value v, mrb_value roots, const char **p, mrb_int *n)
+set_layout(mrb_state *mrb, mrb_value v, const char **p, mrb_int *n)
 {
   if (!mrb_string_p(v)) {
     mrb_raisef(mrb, E_TYPE_ERROR, "wrong argument type %C (expected String)", mrb_obj_class(mrb, v));
   }
-  mrb_value copy = mrb_str_dup(mrb, v);
-  mrb_ary_push(mrb, roots, copy);
-  *p = RSTRING_PTR(copy);
-  *n = RSTRING_LEN(copy);
+  *n = RSTRING_LEN(v);
+  *p = kobako_scratch_copy(mrb, RSTRING_PTR(v), (size_t)*n);
 }
 
 static mrb_int
@@ -150,15 +150,15 @@ to_hash(mrb_state *mrb, mrb_value opts)
 /* State#configure of json 2.6: a falsy layout option keeps the current one;
  * max_nesting and depth reset to their defaults unless given. */
 void
-json_config_apply(mrb_state *mrb, json_config *cfg, mrb_value opts, mrb_value roots)
+json_config_apply(mrb_state *mrb, json_config *cfg, mrb_value opts)
 {
   mrb_value v;
   opts = to_hash(mrb, opts);
   if (!mrb_hash_p(opts)) mrb_raise(mrb, E_TYPE_ERROR, "options must be a Hash");
-  mrb_ary_push(mrb, roots, opts);
+  mrb_gc_protect(mrb, opts); /* to_hash's result: only this frame refers to it */
 #define LAYOUT(field)                                                         \
   v = opt(mrb, opts, MRB_SYM(field));                                         \
-  if (mrb_test(v)) set_layout(mrb, v, roots, &cfg->field, &cfg->field##_len);
+  if (mrb_test(v)) set_layout(mrb, v, &cfg->field, &cfg->field##_len);
   LAYOUT(indent)
   LAYOUT(space)
   LAYOUT(space_before)
@@ -184,12 +184,11 @@ json_state_p(mrb_state *mrb, mrb_value v)
 }
 
 void
-json_config_from_state(mrb_state *mrb, json_config *cfg, mrb_value state, mrb_value roots)
+json_config_from_state(mrb_state *mrb, json_config *cfg, mrb_value state)
 {
   json_config_defaults(cfg);
 #define LAYOUT(field)                                                                      \
-  set_layout(mrb, mrb_iv_get(mrb, state, MRB_IVSYM(field)), roots, &cfg->field,            \
-             &cfg->field##_len);
+  set_layout(mrb, mrb_iv_get(mrb, state, MRB_IVSYM(field)), &cfg->field, &cfg->field##_len);
   LAYOUT(indent)
   LAYOUT(space)
   LAYOUT(space_before)
@@ -237,9 +236,8 @@ state_configure(mrb_state *mrb, mrb_value self)
   mrb_value opts;
   json_config cfg;
   mrb_get_args(mrb, "o", &opts);
-  mrb_value roots = mrb_ary_new(mrb);
-  json_config_from_state(mrb, &cfg, self, roots);
-  json_config_apply(mrb, &cfg, opts, roots);
+  json_config_from_state(mrb, &cfg, self);
+  json_config_apply(mrb, &cfg, opts);
   json_config_to_state(mrb, &cfg, self);
   return self;
 }
@@ -252,8 +250,7 @@ state_initialize(mrb_state *mrb, mrb_value self)
   json_config cfg;
   mrb_get_args(mrb, "|o", &opts);
   json_config_defaults(&cfg);
-  mrb_value roots = mrb_ary_new(mrb);
-  if (!mrb_nil_p(opts)) json_config_apply(mrb, &cfg, opts, roots);
+  if (!mrb_nil_p(opts)) json_config_apply(mrb, &cfg, opts);
   json_config_to_state(mrb, &cfg, self);
   return self;
 }
@@ -265,20 +262,19 @@ json_m_generate(mrb_state *mrb, mrb_value self)
   mrb_value obj, opts = mrb_nil_value();
   json_config cfg;
   mrb_get_args(mrb, "o|o", &obj, &opts);
-  mrb_value roots = mrb_ary_new(mrb);
   mrb_value state = mrb_nil_value();
   if (mrb_nil_p(opts)) {
     json_config_defaults(&cfg);
   }
   else if (json_state_p(mrb, opts)) {
     state = opts;
-    json_config_from_state(mrb, &cfg, state, roots);
+    json_config_from_state(mrb, &cfg, state);
   }
   else {
     json_config_defaults(&cfg);
-    json_config_apply(mrb, &cfg, opts, roots);
+    json_config_apply(mrb, &cfg, opts);
   }
-  return json_generate(mrb, obj, &cfg, state, roots);
+  return json_generate(mrb, obj, &cfg, state);
 }
 
 /* State#generate(obj) */
@@ -288,9 +284,8 @@ state_generate(mrb_state *mrb, mrb_value self)
   mrb_value obj;
   json_config cfg;
   mrb_get_args(mrb, "o", &obj);
-  mrb_value roots = mrb_ary_new(mrb);
-  json_config_from_state(mrb, &cfg, self, roots);
-  return json_generate(mrb, obj, &cfg, self, roots);
+  json_config_from_state(mrb, &cfg, self);
+  return json_generate(mrb, obj, &cfg, self);
 }
 
 /* to_json(state = nil, *): Hash, Array, String, Integer, Float, nil, true, false */
@@ -353,6 +348,7 @@ json_m_parse(mrb_state *mrb, mrb_value self)
                  implicit_name(mrb, source));
     }
     source = json_call(mrb, source, MRB_SYM(to_str), 0, NULL);
+    mrb_gc_protect(mrb, source); /* only this frame refers to it while parsing allocates */
     if (!mrb_string_p(source)) mrb_raise(mrb, E_TYPE_ERROR, "to_str did not return a String");
   }
   parse_options(mrb, opts, &po);

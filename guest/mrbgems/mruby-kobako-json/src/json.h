@@ -6,7 +6,8 @@
 #include <mruby.h>
 
 /* Options of one generation, read from a JSON::State or an options Hash.
- * The layout strings point into Strings this struct's owner keeps alive. */
+ * The layout strings point into scratch memory (kobako.h) that lives while
+ * the C method that filled the struct runs. */
 typedef struct {
   const char *indent, *space, *space_before, *object_nl, *array_nl;
   mrb_int indent_len, space_len, space_before_len, object_nl_len, array_nl_len;
@@ -16,18 +17,16 @@ typedef struct {
 } json_config;
 
 void json_config_defaults(json_config *cfg);
-/* Applies an options Hash the way State#configure does; copies of its
- * strings are pushed onto roots to keep them alive. */
-void json_config_apply(mrb_state *mrb, json_config *cfg, mrb_value opts, mrb_value roots);
-void json_config_from_state(mrb_state *mrb, json_config *cfg, mrb_value state, mrb_value roots);
+/* Applies an options Hash the way State#configure does. */
+void json_config_apply(mrb_state *mrb, json_config *cfg, mrb_value opts);
+void json_config_from_state(mrb_state *mrb, json_config *cfg, mrb_value state);
 void json_config_to_state(mrb_state *mrb, const json_config *cfg, mrb_value state);
 mrb_value json_state_new(mrb_state *mrb, const json_config *cfg);
 mrb_bool json_state_p(mrb_state *mrb, mrb_value v);
 
 /* Generates obj under cfg. state is the JSON::State custom to_json methods
  * receive, or nil to make one on first need. */
-mrb_value json_generate(mrb_state *mrb, mrb_value obj, json_config *cfg, mrb_value state,
-                        mrb_value roots);
+mrb_value json_generate(mrb_state *mrb, mrb_value obj, json_config *cfg, mrb_value state);
 /* Generates obj the way obj.to_json(state_arg) does on a core class; to_s
  * says to generate obj.to_s as a string (Object#to_json). */
 mrb_value json_to_json(mrb_state *mrb, mrb_value obj, mrb_value state_arg, mrb_bool to_s);

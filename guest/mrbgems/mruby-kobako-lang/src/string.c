@@ -5,6 +5,7 @@
 #include <mruby.h>
 #include <mruby/string.h>
 #include <oniguruma.h>
+#include "kobako.h"
 
 typedef struct {
   uint32_t start;
@@ -238,33 +239,50 @@ str_ascii_only_p(mrb_state *mrb, mrb_value self)
   return mrb_true_value();
 }
 
-/* String#scrub: each invalid byte becomes the replacement (or the block's answer) */
+/* String#scrub: each invalid byte sequence becomes the replacement (or the
+ * block's answer). The block may change or free the receiver's buffer, so
+ * positions are kept as offsets and the receiver is re-read after each call;
+ * a change raises RuntimeError "string modified", as CRuby does. The output
+ * grows in scratch memory, which the block cannot reach. */
 static mrb_value
 str_scrub(mrb_state *mrb, mrb_value self)
 {
   mrb_value repl = mrb_nil_value(), block;
   mrb_get_args(mrb, "|S!&", &repl, &block);
-  const unsigned char *p = (const unsigned char *)RSTRING_PTR(self);
-  const unsigned char *e = p + RSTRING_LEN(self);
-  mrb_value out = mrb_str_new_capa(mrb, RSTRING_LEN(self));
-  while (p < e) {
+  if (!mrb_nil_p(repl) && !mrb_nil_p(block)) {
+    mrb_raise(mrb, E_ARGUMENT_ERROR, "both of block and replacement given");
+  }
+  const char *base = RSTRING_PTR(self);
+  mrb_int len = RSTRING_LEN(self), i = 0;
+  kobako_sbuf out;
+  kobako_sbuf_init(mrb, &out, (size_t)len);
+  while (i < len) {
+    const unsigned char *p = (const unsigned char *)base + i, *e = (const unsigned char *)base + len;
     uint32_t cp;
-    int len = utf8_decode(p, e, &cp);
-    if (len > 0) {
-      mrb_str_cat(mrb, out, (const char *)p, len);
-      p += len;
+    int n = utf8_decode(p, e, &cp);
+    if (n > 0) {
+      kobako_sbuf_put(mrb, &out, p, (size_t)n);
+      i += n;
       continue;
     }
-    const unsigned char *bad = p++;
-    while (p < e && !utf8_decode(p, e, &cp) && (*p & 0xc0) == 0x80) p++; /* one bad sequence */
-    if (!mrb_nil_p(block)) {
-      mrb_value r = mrb_yield(mrb, block, mrb_str_new(mrb, (const char *)bad, p - bad));
-      mrb_str_cat_str(mrb, out, mrb_obj_as_string(mrb, r));
+    mrb_int bad = i++;
+    while (i < len && !utf8_decode((const unsigned char *)base + i, e, &cp) &&
+           ((unsigned char)base[i] & 0xc0) == 0x80) {
+      i++; /* one bad sequence */
     }
-    else if (!mrb_nil_p(repl)) mrb_str_cat_str(mrb, out, repl);
-    else mrb_str_cat_lit(mrb, out, "\xEF\xBF\xBD");
+    if (!mrb_nil_p(block)) {
+      mrb_value r = mrb_yield(mrb, block, mrb_str_new(mrb, base + bad, i - bad));
+      r = mrb_obj_as_string(mrb, r);
+      mrb_gc_protect(mrb, r); /* only this frame refers to it while out grows */
+      if (RSTRING_PTR(self) != base || RSTRING_LEN(self) != len) {
+        mrb_raise(mrb, E_RUNTIME_ERROR, "string modified");
+      }
+      kobako_sbuf_put(mrb, &out, RSTRING_PTR(r), (size_t)RSTRING_LEN(r));
+    }
+    else if (!mrb_nil_p(repl)) kobako_sbuf_put(mrb, &out, RSTRING_PTR(repl), (size_t)RSTRING_LEN(repl));
+    else kobako_sbuf_put(mrb, &out, "\xEF\xBF\xBD", 3);
   }
-  return out;
+  return kobako_sbuf_string(mrb, &out);
 }
 
 void

@@ -34,10 +34,10 @@ class String
     last = nil
     while (m = re.__match_bytes(subject, pos))
       last = m
-      pos = m.__byte_end == m.__byte_begin ? __char_after(m.__byte_end) : m.__byte_end
+      pos = m.__byte_end == m.__byte_begin ? subject.__char_after(m.__byte_end) : m.__byte_end
       Regexp.__set_last_match(m)
       block.call(m.size == 1 ? m[0] : m.captures)
-      break if pos > bytesize
+      break if pos > subject.bytesize
     end
     Regexp.__set_last_match(last)
     self
@@ -236,8 +236,9 @@ class String
       Regexp.__set_last_match(last && MatchData.__new(re, subject, last))
       return result
     end
+    # the block may change self: every offset reads the snapshot
     out = +""
-    len = bytesize
+    len = subject.bytesize
     pos = 0
     copied = 0
     last = nil
@@ -245,22 +246,22 @@ class String
       last = m = MatchData.__new(re, subject, offsets)
       b = offsets[0]
       e = offsets[1]
-      out << __bytes(copied, b)
+      out << subject.__bytes(copied, b)
       out << __replacement(rule, m)
       copied = e
       break unless global
 
       if e == b
-        pos = __char_after(e)
+        pos = subject.__char_after(e)
         break if pos > len
 
-        out << __bytes(e, pos)
+        out << subject.__bytes(e, pos)
         copied = pos
       else
         pos = e
       end
     end
-    out << __bytes(copied, len) if copied < len
+    out << subject.__bytes(copied, len) if copied < len
     Regexp.__set_last_match(last)
     out
   end

@@ -47,9 +47,19 @@ static regex_t *re_get(mrb_state *mrb, mrb_value self) {
   return reg;
 }
 
+/* Set on a frozen String once it is found to be valid UTF-8: a frozen String's
+ * bytes never change, and no Ruby operation sets or copies this flag, so a
+ * snapshot that gsub/scan search many times is checked once. */
+#define STR_UTF8_CHECKED (1 << 17)
+
+/* Every subject goes through here before Oniguruma sees it, whichever method
+ * (public or mrblib's __ helpers) it came in by. */
 static void check_utf8(mrb_state *mrb, mrb_value str) {
+  struct RString *s = mrb_str_ptr(str);
+  if (mrb_frozen_p(s) && (s->flags & STR_UTF8_CHECKED)) return;
   if (!kobako_utf8_valid((const uint8_t *)RSTRING_PTR(str), (uint32_t)RSTRING_LEN(str)))
     mrb_raise(mrb, E_ARGUMENT_ERROR, "invalid byte sequence in UTF-8");
+  if (mrb_frozen_p(s)) s->flags |= STR_UTF8_CHECKED;
 }
 
 static struct RClass *regexp_error(mrb_state *mrb) {
@@ -61,6 +71,7 @@ static mrb_value re_compile(mrb_state *mrb, mrb_value self) {
   mrb_value src;
   mrb_int opts;
   mrb_get_args(mrb, "Si", &src, &opts);
+  if (mrb_frozen_p(mrb_basic_ptr(self))) mrb_raise(mrb, E_FROZEN_ERROR, "can't modify frozen Regexp");
   check_utf8(mrb, src);
   regex_t *old = (regex_t *)DATA_PTR(self);
   if (old) {
@@ -90,6 +101,7 @@ static int search(mrb_state *mrb, regex_t *reg, mrb_value str, mrb_int start, mr
   const UChar *s = (const UChar *)RSTRING_PTR(str);
   mrb_int len = RSTRING_LEN(str);
   if (start < 0 || start > len) return ONIG_MISMATCH;
+  if (start < len && (s[start] & 0xc0) == 0x80) return ONIG_MISMATCH; /* not a character's start */
   const UChar *range = forward ? s + len : s;
   int r = onig_search(reg, s, s + len, s + start, range, region, ONIG_OPTION_NONE);
   if (r >= 0 || r == ONIG_MISMATCH) return r;
@@ -132,6 +144,7 @@ static mrb_value re_search(mrb_state *mrb, mrb_value self) {
   mrb_int start;
   mrb_bool forward;
   mrb_get_args(mrb, "Sib", &str, &start, &forward);
+  check_utf8(mrb, str);
   if (search(mrb, re_get(mrb, self), str, start, forward) == ONIG_MISMATCH) return mrb_nil_value();
   return region_offsets(mrb);
 }
@@ -148,6 +161,7 @@ static mrb_value last_offsets(mrb_state *mrb, regex_t *reg, mrb_value str, mrb_i
 static mrb_value re_scan(mrb_state *mrb, mrb_value self) {
   mrb_value str;
   mrb_get_args(mrb, "S", &str);
+  check_utf8(mrb, str); /* once: nothing below runs Ruby code */
   regex_t *reg = re_get(mrb, self);
   mrb_value found = mrb_ary_new(mrb);
   mrb_int pos = 0, last = -1;
@@ -180,6 +194,7 @@ static mrb_value re_replace(mrb_state *mrb, mrb_value self) {
   mrb_value str, repl;
   mrb_bool global;
   mrb_get_args(mrb, "SSb", &str, &repl, &global);
+  check_utf8(mrb, str); /* once: nothing below runs Ruby code */
   regex_t *reg = re_get(mrb, self);
   mrb_value out = mrb_str_new_capa(mrb, RSTRING_LEN(str));
   mrb_int pos = 0, copied = 0, last = -1, len = RSTRING_LEN(str);

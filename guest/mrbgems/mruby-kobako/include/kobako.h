@@ -4,6 +4,7 @@
 #define KOBAKO_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <mruby.h>
 
 /* A growable byte buffer. Allocation failure is reported, never aborts. */
@@ -49,13 +50,39 @@ int kobako_encode(mrb_state *mrb, kobako_buf *out, mrb_value v, kobako_codec_err
 int kobako_decode(mrb_state *mrb, const uint8_t *data, uint32_t len, mrb_value *out,
                   uint32_t *used, kobako_codec_error *err);
 
+/* Scratch memory no script can reach (src/scratch.c): for C methods that call
+ * back into Ruby, which may mutate or free any String or Array it can find
+ * through ObjectSpace. A block lives while the C method that made it runs,
+ * and is freed by the GC after. All raise NoMemoryError when memory runs out. */
+struct RData;
+char *kobako_scratch_new(mrb_state *mrb, size_t size, struct RData **owner);
+char *kobako_scratch_resize(mrb_state *mrb, struct RData *owner, size_t size);
+/* A NUL-terminated scratch copy of src[0, n). */
+char *kobako_scratch_copy(mrb_state *mrb, const char *src, size_t n);
+/* An Array of values that ObjectSpace cannot yield (its class is NULL): never
+ * hand it to Ruby code. The GC arena holds it while the C method runs. */
+mrb_value kobako_hidden_ary(mrb_state *mrb, mrb_int n, const mrb_value *values);
+
+/* A growable byte buffer in scratch memory, for output built across calls
+ * into Ruby. Raises ArgumentError "string too long" past what a String holds. */
+typedef struct {
+  struct RData *owner;
+  char *ptr;
+  size_t len, cap;
+} kobako_sbuf;
+void kobako_sbuf_init(mrb_state *mrb, kobako_sbuf *b, size_t cap);
+void kobako_sbuf_reserve(mrb_state *mrb, kobako_sbuf *b, size_t n); /* room for n more */
+void kobako_sbuf_put(mrb_state *mrb, kobako_sbuf *b, const void *src, size_t n);
+mrb_value kobako_sbuf_string(mrb_state *mrb, kobako_sbuf *b);
+
 /* Services (src/services.c). */
 void kobako_services_init(mrb_state *mrb, struct RClass *kobako);
 void kobako_bind_path(mrb_state *mrb, mrb_value path);
 mrb_value kobako_handle_new(mrb_state *mrb, uint32_t id);
 int kobako_handle_id(mrb_state *mrb, mrb_value v, uint32_t *id);
-/* nil, or [call number, class, message] for an exception made from a host reply. */
-mrb_value kobako_exception_origin(mrb_state *mrb, mrb_value exc);
+/* The number of the Service call whose error reply exc was made from, or -1
+ * for an exception the script made (src/services.c keeps the mark). */
+int64_t kobako_exception_origin(mrb_state *mrb, mrb_value exc);
 
 /* Unseeded Random.new (src/random.c): seeds derived from the run's seed. */
 void kobako_random_init(mrb_state *mrb, struct RClass *kobako);

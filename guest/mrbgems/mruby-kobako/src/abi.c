@@ -11,13 +11,14 @@
  * Outcome: msgpack [status, body, stdout (bin), stderr (bin), stdout_truncated,
  * stderr_truncated, out_of_memory], where status 0 carries the value and status 1
  * carries [class name, message, backtrace, origin] of the exception that ended
- * the run; origin is nil for an exception the script made, or [call number,
- * class, message] of the host reply it was made from (the host trusts only
- * this, never the class name); out_of_memory says an allocation failed (the
- * memory limit was reached).
+ * the run; origin is nil for an exception the script made, or the number of
+ * the Service call whose error reply it was made from (the host looks that
+ * call up in its own record, never going by the class name); out_of_memory
+ * says an allocation failed (the memory limit was reached).
  * Every instance serves one run, so nothing here is ever freed or reset. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <mruby.h>
 #include <mruby/array.h>
 #include <mruby/compile.h>
@@ -29,7 +30,7 @@
 /* clang 22 no longer defines the tag that wasm setjmp/longjmp throws. */
 __asm__(".globl __c_longjmp\n.tagtype __c_longjmp i32\n__c_longjmp:\n");
 
-#define KOBAKO_ABI_VERSION 2
+#define KOBAKO_ABI_VERSION 3
 #define EXPORT(name) __attribute__((export_name(name)))
 
 enum { STATUS_VALUE = 0, STATUS_ERROR = 1 };
@@ -37,16 +38,106 @@ enum { STATUS_VALUE = 0, STATUS_ERROR = 1 };
 static mrb_state *vm;
 static uint8_t out_of_memory;
 
+#ifdef KOBAKO_DEBUG_ALLOC
+/* The debug guest's allocator (make guest-debug): every block is poisoned when
+ * freed and kept in a quarantine before its memory is reused, and realloc always
+ * moves, so a pointer kept across a free or a resize reads 0xDB bytes instead of
+ * live data, and a write through one is caught as a trap at the end of the run
+ * (or when the block leaves the quarantine) with its poison changed. */
+#define POISON 0xDB
+#define QUARANTINE_BLOCKS 4096
+#define QUARANTINE_BYTES (8u << 20)
+
+typedef struct {
+  size_t size;
+  size_t pad; /* keeps the payload 8-byte aligned */
+} block_head;
+
+static struct {
+  block_head *blocks[QUARANTINE_BLOCKS];
+  uint32_t head, count;
+  size_t bytes;
+} quarantine;
+
+static void
+release_oldest(void)
+{
+  block_head *b = quarantine.blocks[quarantine.head];
+  const uint8_t *payload = (const uint8_t *)(b + 1);
+  for (size_t i = 0; i < b->size; i++) {
+    if (payload[i] != POISON) __builtin_trap(); /* written after it was freed */
+  }
+  quarantine.head = (quarantine.head + 1) % QUARANTINE_BLOCKS;
+  quarantine.count--;
+  quarantine.bytes -= b->size;
+  free(b);
+}
+
+/* Traps if any quarantined block was written after it was freed: run at the end
+ * of every run, so a write through a stale pointer is caught in the run that made it. */
+static void
+check_quarantine(void)
+{
+  for (uint32_t k = 0; k < quarantine.count; k++) {
+    const block_head *b = quarantine.blocks[(quarantine.head + k) % QUARANTINE_BLOCKS];
+    const uint8_t *payload = (const uint8_t *)(b + 1);
+    for (size_t i = 0; i < b->size; i++) {
+      if (payload[i] != POISON) __builtin_trap();
+    }
+  }
+}
+
+static void
+debug_free(void *p)
+{
+  if (!p) return;
+  block_head *b = (block_head *)p - 1;
+  memset(p, POISON, b->size);
+  while (quarantine.count == QUARANTINE_BLOCKS ||
+         (quarantine.count > 0 && quarantine.bytes + b->size > QUARANTINE_BYTES)) {
+    release_oldest();
+  }
+  quarantine.blocks[(quarantine.head + quarantine.count) % QUARANTINE_BLOCKS] = b;
+  quarantine.count++;
+  quarantine.bytes += b->size;
+}
+
+static void *
+debug_realloc(void *p, size_t size)
+{
+  block_head *b = (block_head *)malloc(sizeof(block_head) + size);
+  while (!b && quarantine.count > 0) { /* the quarantine gives its memory back first */
+    release_oldest();
+    b = (block_head *)malloc(sizeof(block_head) + size);
+  }
+  if (!b) return NULL;
+  b->size = size;
+  void *q = b + 1;
+  memset(q, POISON ^ 0xFF, size); /* fresh memory is never zero by luck */
+  if (p) {
+    size_t old = ((block_head *)p - 1)->size;
+    memcpy(q, p, old < size ? old : size);
+    debug_free(p);
+  }
+  return q;
+}
+#define ALLOC_FREE(p) debug_free(p)
+#define ALLOC_REALLOC(p, n) debug_realloc((p), (n))
+#else
+#define ALLOC_FREE(p) free(p)
+#define ALLOC_REALLOC(p, n) realloc((p), (n))
+#endif
+
 /* mruby's allocator, remembering failure: a NoMemoryError from a failed
  * allocation (the host's memory limit) differs from one a script raises. */
 static void *
 kobako_allocf(mrb_state *mrb, void *p, size_t size, void *ud)
 {
   if (size == 0) {
-    free(p);
+    ALLOC_FREE(p);
     return NULL;
   }
-  void *q = realloc(p, size);
+  void *q = ALLOC_REALLOC(p, size);
   if (!q) out_of_memory = 1;
   return q;
 }
@@ -154,7 +245,9 @@ describe_exception(mrb_state *mrb, mrb_value exc)
   if (failed || !mrb_string_p(message)) message = klass;
   mrb_value backtrace = mrb_exc_backtrace(mrb, exc);
   if (!mrb_array_p(backtrace)) backtrace = mrb_ary_new(mrb);
-  mrb_value parts[4] = {klass, message, backtrace, kobako_exception_origin(mrb, exc)};
+  int64_t call = kobako_exception_origin(mrb, exc);
+  mrb_value origin = call < 0 ? mrb_nil_value() : mrb_int_value(mrb, call);
+  mrb_value parts[4] = {klass, message, backtrace, origin};
   return mrb_ary_new_from_values(mrb, 4, parts);
 }
 
@@ -258,5 +351,8 @@ kobako_run(uint32_t request, uint32_t request_len)
   kobako_buf_byte(&out, kobako_stream_get(KOBAKO_STDOUT)->truncated ? 0xc3 : 0xc2);
   kobako_buf_byte(&out, kobako_stream_get(KOBAKO_STDERR)->truncated ? 0xc3 : 0xc2);
   kobako_buf_byte(&out, out_of_memory ? 0xc3 : 0xc2);
+#ifdef KOBAKO_DEBUG_ALLOC
+  check_quarantine();
+#endif
   return pack_result(&out);
 }

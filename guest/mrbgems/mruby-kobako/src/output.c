@@ -1,6 +1,7 @@
 /* Output capture: $stdout and $stderr are Kobako::Output objects whose `write`
  * appends to bounded per-run buffers. Nothing reaches a WASI file descriptor. */
 #include <mruby.h>
+#include <mruby/array.h>
 #include <mruby/class.h>
 #include <mruby/string.h>
 #include <mruby/variable.h>
@@ -44,8 +45,11 @@ output_write(mrb_state *mrb, kobako_stream *s)
   mrb_int argc, total = 0;
 
   mrb_get_args(mrb, "*", &argv, &argc);
+  /* to_s may run Ruby: argv can point into an Array the script reaches through
+   * ObjectSpace (a splatted call), so read the arguments from a hidden copy */
+  mrb_value args = kobako_hidden_ary(mrb, argc, argv);
   for (mrb_int i = 0; i < argc; i++) {
-    mrb_value str = mrb_obj_as_string(mrb, argv[i]);
+    mrb_value str = mrb_obj_as_string(mrb, RARRAY_PTR(args)[i]);
     stream_append(s, RSTRING_PTR(str), RSTRING_LEN(str));
     total += RSTRING_LEN(str);
   }

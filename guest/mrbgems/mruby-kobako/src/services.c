@@ -76,45 +76,86 @@ kobako_handle_id(mrb_state *mrb, mrb_value v, uint32_t *id)
   return 1;
 }
 
-/* Defines the modules of "A::B::C" and sets C to a Service proxy. */
+/* The symbol of path's bytes [from, to). */
+static mrb_sym
+path_segment(mrb_state *mrb, mrb_value path, mrb_int from, mrb_int to)
+{
+  return mrb_intern(mrb, RSTRING_PTR(path) + from, (size_t)(to - from));
+}
+
+/* Defines the modules of "A::B::C" and sets C to a Service proxy. The path's
+ * bytes are only read, by offset: a String's buffer may be shared with others
+ * (mrb_str_dup shares past the embed size), so C code never writes into one. */
 void
 kobako_bind_path(mrb_state *mrb, mrb_value path)
 {
-  mrb_value copy = mrb_str_dup(mrb, path);
-  char *s = RSTRING_CSTR(mrb, copy);
   struct RClass *outer = mrb->object_class;
-  char *seg = s;
-  for (char *sep; (sep = strstr(seg, "::")) != NULL; seg = sep + 2) {
-    *sep = '\0';
-    mrb_sym name = mrb_intern_cstr(mrb, seg);
+  mrb_int len = RSTRING_LEN(path), seg = 0;
+  for (mrb_int i = 0; i + 1 < len; i++) {
+    if (RSTRING_PTR(path)[i] != ':' || RSTRING_PTR(path)[i + 1] != ':') continue;
+    mrb_sym name = path_segment(mrb, path, seg, i);
     if (mrb_const_defined_at(mrb, mrb_obj_value(outer), name)) {
       mrb_value c = mrb_const_get(mrb, mrb_obj_value(outer), name);
       if (!mrb_class_p(c) && !mrb_module_p(c)) {
-        mrb_raisef(mrb, E_TYPE_ERROR, "cannot bind under %s: not a module", seg);
+        mrb_raisef(mrb, E_TYPE_ERROR, "cannot bind under %n: not a module", name);
       }
       outer = mrb_class_ptr(c);
     }
     else {
       outer = mrb_define_module_under_id(mrb, outer, name);
     }
+    seg = i + 2;
+    i++;
   }
-  mrb_const_set(mrb, mrb_obj_value(outer), mrb_intern_cstr(mrb, seg),
-                proxy_new(mrb, service_class, RSTRING_CSTR(mrb, path), 0));
+  mrb_value proxy = proxy_new(mrb, service_class, RSTRING_CSTR(mrb, path), 0);
+  mrb_const_set(mrb, mrb_obj_value(outer), path_segment(mrb, path, seg, len), proxy);
 }
 
 /* Service calls this run has made; the host counts the same calls. */
 static uint32_t calls_made;
 
-/* The hidden instance variable that marks an exception as made from a host
- * reply: [call number, class name, message], as the host sent them. Its name
- * has no "@", so no Ruby method can read, set, copy onto another object or
- * remove it; a script that raises Kobako::ServiceError itself has no mark. */
-#define ORIGIN_IVAR "kobako origin"
+/* The mark on an exception made from a host error reply, out of the script's
+ * reach: a header flag that no Ruby operation sets, copies (dup, clone and
+ * exception("x") copy only the frozen bit) or clears, and, outside the Ruby
+ * heap, the number of the call the reply answered. A freed exception's slot
+ * is reborn with its flags cleared, so a stale entry never marks another
+ * object; the latest entry for an address is the live one's. The host decides
+ * what the reply was from its own record of that call, never from the mark. */
+#define EXC_FROM_HOST_FLAG (1 << 17)
 
-mrb_value
+typedef struct {
+  const struct RBasic *exc;
+  uint32_t call;
+} origin_entry;
+
+static origin_entry *origins; /* every instance starts with none: one run each */
+static uint32_t origins_len, origins_cap;
+
+static void
+mark_origin(mrb_state *mrb, mrb_value exc, uint32_t call)
+{
+  if (origins_len == origins_cap) {
+    uint32_t cap = origins_cap ? origins_cap * 2 : 16;
+    origin_entry *grown = (origin_entry *)realloc(origins, cap * sizeof(origin_entry));
+    if (!grown) mrb_exc_raise(mrb, mrb_obj_value(mrb->nomem_err));
+    origins = grown;
+    origins_cap = cap;
+  }
+  origins[origins_len].exc = mrb_basic_ptr(exc);
+  origins[origins_len].call = call;
+  origins_len++;
+  mrb_basic_ptr(exc)->flags |= EXC_FROM_HOST_FLAG;
+}
+
+int64_t
 kobako_exception_origin(mrb_state *mrb, mrb_value exc)
 {
-  return mrb_iv_get(mrb, exc, mrb_intern_lit(mrb, ORIGIN_IVAR));
+  (void)mrb;
+  if (!mrb_exception_p(exc) || !(mrb_basic_ptr(exc)->flags & EXC_FROM_HOST_FLAG)) return -1;
+  for (uint32_t i = origins_len; i-- > 0;) {
+    if (origins[i].exc == mrb_basic_ptr(exc)) return origins[i].call;
+  }
+  return -1;
 }
 
 static mrb_bool
@@ -157,11 +198,9 @@ raise_reply_error(mrb_state *mrb, mrb_value body)
       !mrb_string_p(RARRAY_PTR(body)[1])) {
     mrb_raise(mrb, E_RUNTIME_ERROR, "malformed service reply");
   }
-  mrb_value klass = mrb_str_cat_lit(mrb, mrb_str_dup(mrb, RARRAY_PTR(body)[0]), "");
-  struct RClass *cls = reply_class(mrb, RSTRING_CSTR(mrb, klass));
+  struct RClass *cls = reply_class(mrb, RSTRING_CSTR(mrb, mrb_str_dup(mrb, RARRAY_PTR(body)[0])));
   mrb_value exc = mrb_exc_new_str(mrb, cls, RARRAY_PTR(body)[1]);
-  mrb_value origin[3] = {mrb_int_value(mrb, calls_made), klass, mrb_str_dup(mrb, RARRAY_PTR(body)[1])};
-  mrb_iv_set(mrb, exc, mrb_intern_lit(mrb, ORIGIN_IVAR), mrb_ary_new_from_values(mrb, 3, origin));
+  mark_origin(mrb, exc, calls_made);
   mrb_exc_raise(mrb, exc);
 }
 
