@@ -34,7 +34,7 @@ from anyio.abc import Process, TaskGroup
 
 from . import _protocol as proto
 from ._errors import KobakoError, PoolClosedError, PoolFullError, WorkerCrashedError
-from ._guest import GuestTrap
+from ._guest import CapturedOutput, GuestTrap
 from ._limits import (
     KEEP,
     MAX_MESSAGE_BYTES,
@@ -723,6 +723,9 @@ class Pool:
                 code = wasmtime.TrapCode(done.trap_code) if done.trap_code is not None else None
                 trap = GuestTrap(done.trap_message, code)
                 trap.memory_bytes = done.memory_bytes
+                trap.output = CapturedOutput(
+                    done.stdout, done.stderr, done.stdout_truncated, done.stderr_truncated
+                )
                 raise trap_error(trap, run.limits, wall_time_s)
             usage = Usage(wall_time_s, done.memory_bytes)
             execution = finish(done.payload, usage, run.dispatcher, run.limits)
