@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import builtins
 import math
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -778,3 +782,98 @@ def test_memory_limit_below_a_nil_run_is_refused() -> None:
         Sandbox().run("nil", memory_limit=least - 1)
     assert Sandbox(memory_limit=least).run("nil").value is None
     assert Sandbox().run(":ok", memory_limit=least).value == "ok"
+
+
+# ---- signals (issue 12 item 12, the Sandbox part) ----
+
+SIGINT_CHILD = """
+import sys, time
+import kobako_async
+
+calls = []
+def nap(seconds):
+    calls.append("nap")
+    print("in service", flush=True)
+    time.sleep(seconds)
+def mark():
+    calls.append("mark")
+
+sandbox = kobako_async.Sandbox(timeout=None).bind("Nap", nap).bind("Mark", mark)
+sandbox.run("nil")
+print("ready", flush=True)
+try:
+    sandbox.run(sys.argv[1])
+except KeyboardInterrupt:
+    print("interrupted", calls, flush=True)
+print("after", sandbox.run("1 + 1").value, flush=True)
+"""
+
+
+def _interrupt_child(script: str, wait_for: str) -> list[str]:
+    """Run SIGINT_CHILD on ``script``, send SIGINT once it prints ``wait_for``; its
+    output lines after that."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", SIGINT_CHILD, script], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        while (line := child.stdout.readline()) != f"{wait_for}\n":
+            assert line, "the child ended before it was ready"
+        time.sleep(0.1)  # into the guest (a late signal would only be caught later)
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=15)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 0
+    return out.splitlines()
+
+
+def test_sigint_stops_a_run_without_a_timeout() -> None:
+    """SIGINT to a process running `loop {}` with timeout=None on the main thread
+    stops the guest and raises KeyboardInterrupt; the next run works."""
+    assert _interrupt_child("loop {}", "ready")[-2:] == ["interrupted []", "after 2"]
+
+
+def test_sigint_during_a_service_call_stops_the_run_after_it() -> None:
+    """SIGINT while a Service runs lets that call finish, then stops the guest before
+    the script's next statement and raises KeyboardInterrupt."""
+    lines = _interrupt_child("Nap.call(0.5); Mark.call; loop {}", "in service")
+    assert lines[-2:] == ["interrupted ['nap']", "after 2"]
+
+
+def test_signal_handler_that_returns_lets_the_run_finish() -> None:
+    """A SIGINT handler that returns runs during the guest and the run finishes."""
+    code = SIGINT_CHILD.replace(
+        "sandbox.run(sys.argv[1])",
+        "import signal; seen = []; signal.signal(signal.SIGINT, lambda *a: seen.append(1));"
+        " print(sandbox.run(sys.argv[1]).value, seen, flush=True)",
+    )
+    script = "Nap.call(0); i = 0; while i < 3_000_000; i += 1; end; i"
+    child = subprocess.Popen([sys.executable, "-c", code, script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        while child.stdout.readline() != "in service\n":
+            pass
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=15)
+    finally:
+        child.kill()
+        child.wait()
+    assert out.splitlines()[-2:] == ["3000000 [1]", "after 2"]
+
+
+def test_run_leaves_signal_handlers_and_the_wakeup_fd_alone() -> None:
+    """After a run on the main thread, SIGINT's handler and the wakeup fd (asyncio
+    sets one) are what they were before."""
+    handler = signal.getsignal(signal.SIGINT)
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    previous = signal.set_wakeup_fd(write)
+    try:
+        assert Sandbox().run(":ok").value == "ok"
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        assert signal.set_wakeup_fd(previous) == write
+        os.close(read)
+        os.close(write)
