@@ -850,7 +850,9 @@ def test_signal_handler_that_returns_lets_the_run_finish() -> None:
         " print(sandbox.run(sys.argv[1]).value, seen, flush=True)",
     )
     script = "Nap.call(0); i = 0; while i < 3_000_000; i += 1; end; i"
-    child = subprocess.Popen([sys.executable, "-c", code, script], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, script], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout is not None
         while child.stdout.readline() != "in service\n":
