@@ -263,7 +263,8 @@ wrong = []
 
 def work(n):
     for i in range(40):
-        script = f"t = Time.now.to_i; [Svc.echo({n}), Svc.echo({i}), Svc.echo('x' * 20_000).size, t]"
+        calls = f"Svc.echo({n}), Svc.echo({i}), Svc.echo('x' * 20_000).size"
+        script = f"t = Time.now.to_i; [{calls}, t]"
         value = sandbox.run(script).value
         if value != [n, i, 20_000, 0]:
             wrong.append(value)
