@@ -13,7 +13,7 @@ Invariants:
   MAIN_THREAD_CHECK_TICKS on the main thread), so a stop asked for from another
   thread (`RunDeadline.request_stop`, a Pool's Cancel) needs at most that many epoch
   increments, and a run without a timeout can still be stopped;
-- on the main thread, the Python handlers of SIGINT and SIGTERM run inside a guard
+- on the main thread, the Python handlers of DEFERRED_SIGNALS run inside a guard
   while a guest runs (`deferred_signals`): Python runs a pending handler at the first
   bytecode of any host callback, where an exception would be lost (ctypes prints it
   and carries on); the guard keeps it, stops the guest and ``GuestRunner.run`` raises
@@ -38,7 +38,8 @@ MAX_CHECK_TICKS = 200
 """A run far from its deadline is still checked every second (200 ticks)."""
 MAIN_THREAD_CHECK_TICKS = 4
 """A main-thread run is checked every 20 ms: how soon a signal's handler runs."""
-DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Ctrl-C, termination, and alarms (timeout helpers and pytest-timeout use SIGALRM)
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
 
 _MAIN_THREAD_ID = threading.main_thread().ident
 
