@@ -63,8 +63,8 @@ EH_FLAGS = [
     "-mllvm",
     "-wasm-use-legacy-eh=false",
     "-mexception-handling",
-    # memset/memcpy as loops, not one bulk-memory instruction: the epoch (the timeout)
-    # is checked in loops, never inside an instruction that may touch 1 GiB
+    # memset/memcpy are mem.c's chunked loops, not one bulk-memory instruction: the
+    # epoch (the timeout) is checked in loops, never inside one that may touch 1 GiB
     "-mno-bulk-memory",
     "-mno-bulk-memory-opt",
 ]

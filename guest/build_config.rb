@@ -7,8 +7,9 @@ GUEST_DIR = File.expand_path(__dir__)
 
 # Every translation unit must use the same setjmp/longjmp lowering: mruby raises
 # Ruby exceptions with longjmp, which on wasm needs the exception-handling proposal.
-# No bulk memory: memset/memcpy become loops, where the epoch (the timeout) is
-# checked, instead of one instruction that may first-touch a GiB for seconds.
+# No bulk memory: memset/memcpy are the gem's chunked loops (mruby-kobako/src/mem.c),
+# where the epoch (the timeout) is checked, not one instruction that may first-touch
+# a GiB for seconds.
 KOBAKO_EH_FLAGS = %w[-mllvm -wasm-enable-sjlj -mllvm -wasm-use-legacy-eh=false -mexception-handling
                      -mno-bulk-memory -mno-bulk-memory-opt]
 

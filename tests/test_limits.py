@@ -879,3 +879,12 @@ def test_run_leaves_signal_handlers_and_the_wakeup_fd_alone() -> None:
         assert signal.set_wakeup_fd(previous) == write
         os.close(read)
         os.close(write)
+
+
+def test_huge_allocation_stays_within_the_timeout() -> None:
+    """One 1 GiB Array under memory_limit=4 GiB and timeout=0.05 still stops promptly
+    (the guest's memset/memcpy are interruptible loops): well under 0.5 s, where one
+    bulk-memory instruction took 0.8-5 s."""
+    err, elapsed = timed(Sandbox(timeout=0.05, memory_limit=4 << 30).run, "Array.new(2**27 - 1); 1")
+    assert type(err) is TimeoutError
+    assert 0.05 <= err.execution.usage.wall_time_s <= elapsed < 0.5
