@@ -29,10 +29,10 @@ from wasmtime import _ffi as ffi
 
 from ._deadline import (
     EPOCH_TICK_S,
+    DeferredSignals,
     EpochTicker,
     RunDeadline,
     StopReason,
-    deferred_signals,
     on_main_thread,
 )
 
@@ -465,7 +465,7 @@ class GuestRunner:
         self._deadlines[thread_id] = deadline
         self._ticker.acquire()
         try:
-            with deferred_signals(deadline):
+            with DeferredSignals(deadline):
                 try:
                     self._arm(inst, deadline, fuel)
                     return self._run_in(inst, request)
