@@ -4,18 +4,31 @@ STAMP   := .venv/.installed
 WASM    := data/kobako.wasm
 GUEST_SRC := $(shell find guest -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: run test lint bench fuzz guest conformance clean
+.PHONY: run test lint bench fuzz guest conformance wheel sdist docs clean
 
 run: $(WASM)
 	$(PY) examples/demo.py
 
-test: $(WASM) lint
+test: $(WASM) lint docs
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks guest examples
-	$(PY) -m ruff format --check src tests benchmarks guest examples
+	$(PY) -m ruff check src tests benchmarks guest examples build_backend setup.py docs
+	$(PY) -m ruff format --check src tests benchmarks guest examples build_backend setup.py docs
 	$(PY) -m mypy
+
+# The installable package, guest inside: dist/kobako_async-*.whl (pip install it),
+# and the source distribution, which can build the guest: dist/kobako_async-*.tar.gz.
+wheel: $(WASM) $(STAMP)
+	rm -rf build/py
+	$(PY) -m build --wheel --outdir dist .
+
+sdist: $(WASM) $(STAMP)
+	$(PY) -m build --sdist --outdir dist .
+
+# The API docs site (site/), from the docstrings; any warning fails the build.
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --quiet
 
 bench: $(WASM)
 	$(PY) -m benchmarks
@@ -45,4 +58,4 @@ $(STAMP): pyproject.toml .apt-stamp
 	@touch $@
 
 clean:
-	rm -rf build data/*.wasm .venv .apt-stamp
+	rm -rf build dist site data/*.wasm .venv .apt-stamp

@@ -9,13 +9,16 @@ Steps, each skipped when its output is current:
    the same way) with zig: the engine behind our Regexp gem;
 4. build ``libmruby.a`` with mruby's own rake, zig (PyPI ``ziglang``) as the compiler;
 5. link both (with our gem's ABI exports) into a stripped WASI reactor with a 1 MiB stack;
-6. bake the booted interpreter into the module (``guest/bake.py``) -> ``data/kobako.wasm``.
+6. bake the booted interpreter into the module (``guest/bake.py``) -> ``data/kobako.wasm``,
+   with a ``kobako.guest`` custom section naming its ABI and the mruby and Oniguruma
+   versions (the host checks it before loading the file).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -218,6 +221,25 @@ def link_guest(libdir: Path, onig: Path, tools: dict[str, str]) -> Path:
     return raw
 
 
+def guest_info_section() -> bytes:
+    """The ``kobako.guest`` custom section: the ABI version (from abi.c) and the
+    mruby and Oniguruma versions, as JSON."""
+    abi_c = (GUEST / "mrbgems" / "mruby-kobako" / "src" / "abi.c").read_text()
+    found = re.search(r"#define KOBAKO_ABI_VERSION (\d+)", abi_c)
+    if found is None:
+        sys.exit("guest/mrbgems/mruby-kobako/src/abi.c defines no KOBAKO_ABI_VERSION")
+    info = {"abi": int(found[1]), "mruby": MRUBY_VERSION, "oniguruma": ONIG_VERSION}
+    name = b"kobako.guest"
+    payload = bytes([len(name)]) + name + json.dumps(info, sort_keys=True).encode()
+    size, leb = len(payload), bytearray()
+    while True:
+        byte, size = size & 0x7F, size >> 7
+        leb.append(byte | (0x80 if size else 0))
+        if not size:
+            break
+    return b"\0" + bytes(leb) + payload
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mruby-src", type=Path, default=os.environ.get("MRUBY_SRC") or None)
@@ -233,7 +255,7 @@ def main() -> None:
     libdir = build_libmruby(tree, tools, onig)
     raw = link_guest(libdir, onig, tools)
     log("baking the booted interpreter")
-    baked = bake(raw.read_bytes(), "kobako_boot")
+    baked = bake(raw.read_bytes(), "kobako_boot") + guest_info_section()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_bytes(baked)

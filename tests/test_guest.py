@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from kobako_async import SandboxError, TrapError
+from kobako_async import GuestLoadError, SandboxError, TrapError
 from kobako_async._codec import pack
 from kobako_async._guest import GuestRunner, GuestTrap, default_wasm_path
+from kobako_async._guestfile import ABI_VERSION, INFO_SECTION
 from kobako_async._limits import Limits
 from kobako_async._sandbox import Usage, decode_outcome
 from kobako_async._services import Dispatcher
@@ -50,8 +52,8 @@ def test_corrupt_cache_entry_is_rebuilt(tmp_path: Path, damage: str) -> None:
 
 
 def test_missing_wasm_names_the_build_step(tmp_path: Path) -> None:
-    """A missing guest module raises FileNotFoundError saying how to build it."""
-    with pytest.raises(FileNotFoundError, match="make guest"):
+    """A missing guest module raises GuestLoadError naming the file and the fix."""
+    with pytest.raises(GuestLoadError, match=r"nope\.wasm cannot be read .*KOBAKO_WASM"):
         GuestRunner(wasm_path=tmp_path / "nope.wasm", cache_dir=tmp_path)
 
 
@@ -60,7 +62,7 @@ def test_unbaked_module_is_refused(tmp_path: Path) -> None:
     raw = Path(__file__).resolve().parents[1] / "build" / "guest" / "kobako-raw.wasm"
     if not raw.exists():
         pytest.skip("no unbaked module in build/guest")
-    with pytest.raises(RuntimeError, match="not baked"):
+    with pytest.raises(GuestLoadError, match="is not baked"):
         GuestRunner(wasm_path=raw, cache_dir=tmp_path)
 
 
@@ -72,9 +74,19 @@ def test_baked_module_is_deterministic() -> None:
     if not raw.exists():
         pytest.skip("no unbaked module in build/guest")
     sys.path.insert(0, str(raw.parents[2] / "guest"))
+    import importlib.util
+
     from bake import bake
 
-    assert bake(raw.read_bytes(), "kobako_boot") == default_wasm_path().read_bytes()
+    # by path: the name "build" is also PyPA's build package
+    spec = importlib.util.spec_from_file_location(
+        "guest_build", raw.parents[2] / "guest" / "build.py"
+    )
+    assert spec is not None and spec.loader is not None
+    guest_build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guest_build)
+    baked = bake(raw.read_bytes(), "kobako_boot") + guest_build.guest_info_section()
+    assert baked == default_wasm_path().read_bytes()
 
 
 def test_malformed_request_is_a_guest_error() -> None:
@@ -140,8 +152,24 @@ def tiny_runner(tmp_path: Path, **fields: object) -> GuestRunner:
     }  # fmt: skip
     values.update(fields)
     path = tmp_path / "tiny.wasm"
-    path.write_bytes(wasmtime.wat2wasm(TINY_GUEST.format(**values)))
+    path.write_bytes(wasmtime.wat2wasm(TINY_GUEST.format(**values)) + _guest_section())
     return GuestRunner(wasm_path=path, cache_dir=tmp_path)
+
+
+def _guest_section() -> bytes:
+    """The custom section that marks a kobako guest of this ABI (guest/build.py's)."""
+    name, data = INFO_SECTION.encode(), json.dumps({"abi": ABI_VERSION}).encode()
+    payload = _leb128(len(name)) + name + data
+    return b"\x00" + _leb128(len(payload)) + payload
+
+
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
 
 
 def clock_reading(runner: GuestRunner, clock_id: int, clock_ns: int | None) -> tuple[int, int]:
@@ -234,7 +262,7 @@ def test_imports_other_than_wasi_functions_are_refused(
     tmp_path: Path, imports: str, named: str
 ) -> None:
     """A guest importing anything but WASI functions and kobako's own is refused."""
-    with pytest.raises(RuntimeError, match=f"guest imports {named}, which kobako does not"):
+    with pytest.raises(GuestLoadError, match=f"guest imports {named}, which kobako does not"):
         tiny_runner(tmp_path, imports=imports)
 
 

@@ -235,10 +235,10 @@ async def test_enter_returns_with_workers_ready() -> None:
 async def test_workers_that_cannot_start_fail_the_enter(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Workers that die during start-up (no guest module here) make ``async with`` raise
-    PoolClosedError saying so; nothing is left running."""
-    monkeypatch.setenv("KOBAKO_WASM", str(tmp_path / "missing.wasm"))
+    """Workers that die during start-up (the guest vanished after ``Pool()`` checked it)
+    make ``async with`` raise PoolClosedError saying so; nothing is left running."""
     pool = Pool(workers=2)
+    monkeypatch.setenv("KOBAKO_WASM", str(tmp_path / "missing.wasm"))
     with pytest.raises(PoolClosedError, match="could not start a worker: it exited during"):
         async with pool:
             raise AssertionError("entered")  # pragma: no cover

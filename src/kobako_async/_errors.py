@@ -1,6 +1,7 @@
 """The error tree. Every failed run raises exactly one of these.
 
     KobakoError                   base of everything this library raises
+    ├── GuestLoadError            the guest file is missing, corrupt or for another ABI
     ├── InvalidScriptError        the script argument itself is unusable (not run)
     ├── PoolFullError             run_nowait found the Pool's queue full
     ├── PoolClosedError           the Pool is closed (or closed over the run)
@@ -32,6 +33,7 @@ stopped from outside. ``MemoryLimitError`` joins ``TrapError`` with resource lim
 from __future__ import annotations
 
 import builtins
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DisconnectedError",
     "FuelExhaustedError",
+    "GuestLoadError",
     "HandleExhaustedError",
     "InvalidScriptError",
     "KobakoError",
@@ -59,6 +62,18 @@ __all__ = [
 
 class KobakoError(Exception):
     """Base class of every error kobako_async raises."""
+
+
+class GuestLoadError(KobakoError):
+    """Raised by ``Sandbox()`` and ``Pool()`` when the guest file cannot be used.
+
+    ``path`` is the file; ``problem`` says what is wrong with it and what to do.
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"guest module {path} {problem}")
+        self.path = path
+        self.problem = problem
 
 
 class InvalidScriptError(KobakoError, TypeError, ValueError):

@@ -12,10 +12,7 @@ whose address is the same in every instance of the baked image.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
 import struct
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,19 +25,16 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from ._deadline import (
-    EPOCH_TICK_S,
     DeferredSignals,
     EpochTicker,
     RunDeadline,
     StopReason,
     on_main_thread,
 )
-
-__all__ = ["EPOCH_TICK_S", "GuestRunner", "GuestTrap", "RawOutcome", "get_runner"]
-
-WASM_ENV = "KOBAKO_WASM"
-CACHE_ENV = "KOBAKO_CACHE_DIR"
-ABI_VERSION = 2
+from ._errors import GuestLoadError
+from ._guestfile import ABI_VERSION, read_guest
+from ._guestfile import default_wasm_path as default_wasm_path  # re-exported
+from ._module_cache import default_cache_dir, load_module
 
 # Pooling allocator: instance slots are reused, and the first pages of each slot's
 # memory stay mapped between runs, so a fresh instance does not page-fault its way
@@ -54,8 +48,6 @@ WASM_PAGE_BYTES = 64 << 10
 WASI = "wasi_snapshot_preview1"
 WASI_EBADF = 8
 WASI_EFAULT = 21
-
-_CACHE_MAGIC = b"kobako-module-v1\n"
 
 # The guest's two kobako_stream structs (guest/mrbgems/mruby-kobako/src/output.c), read
 # after a trap: data pointer, length, capacity, failed flag, limit, truncated flag.
@@ -104,22 +96,6 @@ class RawOutcome:
     memory_bytes: int
 
 
-def default_wasm_path() -> Path:
-    """``$KOBAKO_WASM``, else ``data/kobako.wasm`` of the source tree."""
-    env = os.environ.get(WASM_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "data" / "kobako.wasm"
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kobako_async"
-
-
 def _engine_config(metered: bool) -> tuple[wasmtime.Config, str]:
     """The Engine configuration, and a string naming it for the cache key.
 
@@ -144,45 +120,6 @@ def _engine_config(metered: bool) -> tuple[wasmtime.Config, str]:
         f"exceptions,epoch,fuel={metered},stack={MAX_WASM_STACK_BYTES},pool={POOL_MAX_MEMORY_BYTES}"
     )
     return config, key
-
-
-def _load_module(engine: wasmtime.Engine, wasm: bytes, config_key: str, cache: Path) -> Any:
-    """Deserialize the compiled module from the disk cache, or compile and store it.
-
-    The entry is keyed by the wasm's sha256, the wasmtime build and the engine
-    configuration. It carries a checksum of its own, so a torn or corrupt file is
-    recompiled instead of handed to the deserializer.
-    """
-    # the native library's identity stands for the wasmtime version (importlib.metadata
-    # would cost ~20 ms of start-up)
-    lib = os.stat(ffi.filename)
-    version = f"{ffi.filename.name}:{lib.st_size}:{lib.st_mtime_ns}"
-    key = hashlib.sha256(
-        hashlib.sha256(wasm).digest() + f"|{version}|{config_key}".encode()
-    ).hexdigest()
-    path = cache / f"{key}.cwasm"
-    try:
-        blob = path.read_bytes()
-        head, digest, body = (
-            blob[: len(_CACHE_MAGIC)],
-            blob[len(_CACHE_MAGIC) : len(_CACHE_MAGIC) + 32],
-            blob[len(_CACHE_MAGIC) + 32 :],
-        )
-        if head == _CACHE_MAGIC and hashlib.sha256(body).digest() == digest:
-            return wasmtime.Module.deserialize(engine, body)
-    except (OSError, wasmtime.WasmtimeError):
-        pass
-    module = wasmtime.Module(engine, wasm)
-    body = bytes(module.serialize())
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(_CACHE_MAGIC + hashlib.sha256(body).digest() + body)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache only costs the next process a compile
-    return module
 
 
 Dispatch = Callable[[bytes], bytes]
@@ -255,7 +192,7 @@ class _HostCalls:
             raw[0].i64 = len(reply)
             return 0
         except BaseException as exc:  # never let an exception unwind through wasm
-            return _new_trap(f"service dispatch failed: {exc!r}")
+            return _trap_for(exc, "service dispatch failed")
 
     def _clock_time_get(self, _env: Any, caller: Any, raw: Any, _n: int) -> int:
         """WASI clock_time_get: the run's fixed instant, or the real clock if permissive."""
@@ -272,7 +209,7 @@ class _HostCalls:
             raw[0].i32 = 0
             return 0
         except BaseException as exc:
-            return _new_trap(f"clock failed: {exc!r}")
+            return _trap_for(exc, "clock failed")
 
     def _on_deadline(self, _ctx: Any, _data: Any, delta: Any, kind: Any) -> int:
         """The run's epoch deadline came: stop it (an error traps the guest), or set
@@ -300,7 +237,22 @@ class _HostCalls:
             ctypes.memmove(base + out_ptr, reply, len(reply))
             return 0
         except BaseException as exc:
-            return _new_trap(f"service reply failed: {exc!r}")
+            return _trap_for(exc, "service reply failed")
+
+
+_escaped = threading.local()
+"""A host function's KeyboardInterrupt, SystemExit or other non-Exception: the
+function returns a trap to stop the guest, and the trap re-raises this instead."""
+
+
+def _trap_for(exc: BaseException, what: str) -> int:
+    if not isinstance(exc, Exception):
+        _escaped.exc = exc
+    try:
+        text = repr(exc)
+    except BaseException:  # a trap must be returned whatever the exception does
+        text = type(exc).__name__
+    return _new_trap(f"{what}: {text}")
 
 
 def _new_trap(message: str) -> int:
@@ -358,25 +310,25 @@ class GuestRunner:
         self, wasm_path: Path | None = None, cache_dir: Path | None = None, *, metered: bool = False
     ) -> None:
         path = wasm_path or default_wasm_path()
-        try:
-            wasm = path.read_bytes()
-        except OSError as exc:
-            raise FileNotFoundError(
-                f"guest module not found at {path}: build it with `make guest`"
-                f" or point ${WASM_ENV} at one"
-            ) from exc
+        wasm, self.info = read_guest(path)
         self.metered = metered
         config, config_key = _engine_config(metered)
         self.engine = wasmtime.Engine(config)
-        self.module = _load_module(self.engine, wasm, config_key, cache_dir or default_cache_dir())
-        linker = wasmtime.Linker(self.engine)
-        _define_wasi_stubs(linker, self.module)
-        self._host = _HostCalls()
-        self._host.define(linker)
-        self._pre = linker.instantiate_pre(self.module)
-        self.initial_memory_bytes = _initial_memory_bytes(self.module)
-        self._engine_ptr = self.engine.ptr()
-        self._inbox, self._inbox_size, self._output_state = self._check_abi()
+        try:
+            self.module = load_module(
+                self.engine, wasm, config_key, cache_dir or default_cache_dir()
+            )
+            linker = wasmtime.Linker(self.engine)
+            _define_wasi_stubs(linker, self.module)
+            self._host = _HostCalls()
+            self._host.define(linker)
+            self._pre = linker.instantiate_pre(self.module)
+            self.initial_memory_bytes = _initial_memory_bytes(self.module)
+            self._engine_ptr = self.engine.ptr()
+            self._inbox, self._inbox_size, self._output_state = self._check_abi()
+        except (wasmtime.WasmtimeError, wasmtime.Trap, RuntimeError) as exc:
+            # passed the file checks but wasmtime refuses it: still the file's fault
+            raise GuestLoadError(path, f"cannot be loaded: {exc}") from exc
         self._ticker = EpochTicker(lambda: ffi.wasmtime_engine_increment_epoch(self._engine_ptr))
         self._deadlines: dict[int, RunDeadline] = {}
         self.min_memory_bytes = self._nil_run_memory()
@@ -385,9 +337,6 @@ class GuestRunner:
     def _check_abi(self) -> tuple[int, int, int]:
         """Check the guest's ABI version; return its inbox (address, size) and the
         address of its output streams."""
-        exports = {e.name for e in self.module.exports}
-        if "_initialize" in exports:
-            raise RuntimeError("guest module is not baked (it still exports _initialize)")
         store = wasmtime.Store(self.engine)
         store.set_epoch_deadline(1 << 40)
         if self.metered:
@@ -396,10 +345,10 @@ class GuestRunner:
         version, inbox = funcs["kobako_abi_version"], funcs["kobako_inbox"]
         assert isinstance(version, wasmtime.Func) and isinstance(inbox, wasmtime.Func)
         if version(store) != ABI_VERSION:
-            raise RuntimeError(f"guest ABI version {version(store)}, expected {ABI_VERSION}")
+            raise RuntimeError(f"its ABI version is {version(store)}, expected {ABI_VERSION}")
         output = funcs.get("kobako_output_state")
         if not isinstance(output, wasmtime.Func):
-            raise RuntimeError("guest does not export kobako_output_state: rebuild it")
+            raise RuntimeError("it does not export kobako_output_state: rebuild it")
         packed = inbox(store) & 0xFFFFFFFFFFFFFFFF
         return packed >> 32, packed & 0xFFFFFFFF, output(store) & 0xFFFFFFFF
 
@@ -585,9 +534,19 @@ def _call(ctx: Any, func: Any, raw: Any) -> None:
 def _raise_on_failure(error: Any, trap: Any) -> None:
     if trap:
         t = wasmtime.Trap._from_ptr(trap)
+        _raise_escaped()
         raise GuestTrap(t.message, t.trap_code)
     if error:
-        raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(error)))
+        message = str(wasmtime.WasmtimeError._from_ptr(error))
+        _raise_escaped()
+        raise GuestTrap(message)
+
+
+def _raise_escaped() -> None:
+    escaped: BaseException | None = getattr(_escaped, "exc", None)
+    if escaped is not None:
+        _escaped.exc = None
+        raise escaped  # the run's store is deleted as it leaves GuestRunner.run
 
 
 def _no_dispatch(_call: bytes) -> bytes:

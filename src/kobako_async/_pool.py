@@ -35,6 +35,7 @@ from anyio.abc import Process, TaskGroup
 from . import _protocol as proto
 from ._errors import KobakoError, PoolClosedError, PoolFullError, WorkerCrashedError
 from ._guest import CapturedOutput, GuestTrap
+from ._guestfile import check_guest
 from ._limits import (
     KEEP,
     MAX_MESSAGE_BYTES,
@@ -296,11 +297,17 @@ class Pool:
     Use as ``async with Pool(...) as pool``. Services may be ``async def``
     functions, sync callables or objects; they run in the caller's event loop.
 
+    The limit arguments are those of ``Sandbox``, per run.
+
     Args:
         workers: worker processes (default: the CPU count).
         max_queue: runs waiting for a worker before ``run`` waits.
         max_runs_per_worker: runs after which a worker is replaced.
-        The remaining arguments are the limits of ``Sandbox``, per run.
+
+    Raises:
+        ValueError: an argument is out of its range.
+        GuestLoadError: the guest file is missing, corrupt or for another ABI
+            (checked here, before any worker starts).
     """
 
     def __init__(
@@ -326,6 +333,7 @@ class Pool:
         ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_guest()  # a bad guest file fails here, in the parent, not in every worker
         self.workers = workers
         self.max_queue = max_queue
         self.max_runs_per_worker = max_runs_per_worker

@@ -92,11 +92,16 @@ class Sandbox:
         fuel: wasm instruction budget per run, or None (the default: off).
         max_service_calls: Service calls per run, or None.
         max_message_bytes: largest Service call, reply or outcome.
-        stdout_limit, stderr_limit: bytes of output kept per run; past them output
-            is dropped and ``Execution.stdout_truncated`` / ``stderr_truncated`` set.
+        stdout_limit: bytes of stdout kept per run; past it output is dropped and
+            ``Execution.stdout_truncated`` set.
+        stderr_limit: the same for stderr (``Execution.stderr_truncated``).
         profile: "hermetic" (default: the clock is fixed at the Unix epoch and
             randomness is seeded with 0 unless a run passes ``seed``) or
             "permissive" (the real clock and fresh entropy).
+
+    Raises:
+        ValueError: a limit is out of its range.
+        GuestLoadError: the guest file is missing, corrupt or for another ABI.
     """
 
     def __init__(
@@ -171,9 +176,9 @@ class Sandbox:
             check_memory_limit(limits, runner)
         bindings = self._bindings
         if bind:
+            bindings = merge_run_bindings(bindings, bind)
             for path, obj in bind.items():
                 check_sync_service(path, obj)
-            bindings = merge_run_bindings(bindings, bind)
         dispatcher = Dispatcher(bindings, limits)
         return execute(runner, script, limits, dispatcher, seed)
 

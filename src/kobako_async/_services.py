@@ -5,28 +5,40 @@ Method rules, the sandbox's security boundary:
 
 - only public names: nothing starting with ``_``, and nothing that every object or
   class has (``mro``, ``__class__``, ...);
-- only callables found without running code: properties and other data
-  descriptors are refused, so a getter never runs on a guest's behalf;
+- only callables found without running code of the object's (``_attrs.lookup``):
+  properties, other descriptors, ``__getattr__`` and ``__getattribute__`` overrides
+  never run on a guest's behalf;
 - ``call`` on a plain function or lambda calls the function itself;
-- an optional ``__kobako_allowed__`` on the object (a set of names, or a predicate
-  taking the name) narrows the rest.
+- an optional ``__kobako_allowed__`` (a set of names, or a predicate taking the
+  name), read from the class or the instance's own dict, narrows the rest; one that
+  raises or cannot be read without running code refuses everything.
 
-A refused method is reported exactly like a missing one.
+A refused method, or any exception while resolving one, is reported exactly like a
+missing method.
+
+What a call may end in (Dispatcher): every ``Exception`` while decoding, calling or
+encoding, and a Service's own CancelledError, is an error reply the script can
+rescue; the caller's own cancellation and a non-``Exception`` a Service raised
+(KeyboardInterrupt, SystemExit, ...) propagate, the latter recorded in ``escaped``.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
+import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+import sys
+import types
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import _attrs as attrs
 from ._codec import (
     CodecError,
     HandleExhausted,
     HandleTable,
     StaleHandle,
-    Symbol,
     WireError,
     pack,
     to_wire,
@@ -37,6 +49,10 @@ from ._limits import Limits
 _SEGMENT = re.compile(r"[A-Z]\w*\Z", re.ASCII)
 _RESERVED_ROOTS = frozenset({"Kobako", "BasicObject", "Object", "Kernel"})
 _REFLECTIVE = frozenset(dir(type)) | frozenset(dir(object))
+
+ERROR_MESSAGE_CHARS_MAX = 8192
+"""A Service exception's message past this is cut (its ``__cause__`` keeps it whole)."""
+ERROR_NAME_CHARS_MAX = 200
 
 REPLY_VALUE = 0
 REPLY_ERROR = 1
@@ -89,7 +105,14 @@ def add_binding(bindings: dict[str, Any], path: str, obj: Any) -> None:
 def merge_run_bindings(
     bindings: Mapping[str, Any], extra: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """Per-run bindings fill or shadow equal paths; new ones must not nest with others."""
+    """Per-run bindings fill or shadow equal paths; new ones must not nest with others.
+
+    Raises:
+        TypeError: ``extra`` is not a mapping (a list of pairs, say).
+        ValueError: a path is malformed, unfilled, or nests with another.
+    """
+    if extra is not None and not isinstance(extra, Mapping):
+        raise TypeError(f"bind must map Service paths to objects, not {type(extra).__name__}")
     merged = dict(bindings)
     for path, obj in (extra or {}).items():
         check_path(path)
@@ -103,28 +126,43 @@ def merge_run_bindings(
 
 
 def resolve_method(obj: Any, name: str) -> Callable[..., Any] | None:
-    """The callable a guest call of ``name`` on ``obj`` reaches, or None if refused."""
+    """The callable a guest call of ``name`` on ``obj`` reaches, or None if refused.
+
+    Runs no code of ``obj``'s own except a ``__kobako_allowed__`` predicate, and maps
+    any exception while resolving (a broken policy, a hostile class) to None.
+    """
     if not name or name.startswith("_") or (name in _REFLECTIVE and name != "call"):
         return None
-    allowed = getattr(obj, "__kobako_allowed__", None)
-    if allowed is not None:
-        ok = allowed(name) if callable(allowed) else name in allowed
-        if not ok:
-            return None
-    if name == "call" and inspect.isroutine(obj):
-        return obj
     try:
-        static = inspect.getattr_static(obj, name)
-    except AttributeError:
+        policy, method = attrs.lookup_all(obj, ("__kobako_allowed__", name))
+        if not _allowed_by_policy(policy, name):
+            return None
+        if name == "call" and attrs.is_routine(obj):
+            return obj  # type: ignore[no-any-return]
+    except Exception:
         return None
-    if not (callable(static) or isinstance(static, (classmethod, staticmethod))):
+    if method is attrs.MISSING or method is attrs.UNSAFE or not callable(method):
         return None  # properties, slots and plain data never run or leak
-    attr = getattr(obj, name)
-    return attr if callable(attr) else None
+    return method  # type: ignore[no-any-return]
+
+
+def _allowed_by_policy(policy: Any, name: str) -> bool:
+    """What ``__kobako_allowed__`` (a set of names or a predicate), as ``attrs.lookup``
+    read it from the class or the instance's own dict, says of ``name``; a policy that
+    cannot be read without running code, or that raises, refuses all.
+    """
+    if policy is attrs.MISSING:
+        return True
+    if policy is attrs.UNSAFE:
+        return False
+    verdict = policy(name) if callable(policy) else name in policy
+    return verdict is True or (type(verdict) is not bool and bool(verdict))
 
 
 def describe(target: Any) -> str:
-    return target if isinstance(target, str) else f"a Kobako::Handle ({type(target).__name__})"
+    if _is_a(target, str):
+        return str.__str__(target)
+    return f"a Kobako::Handle ({attrs.type_name(target)})"
 
 
 class Dispatcher:
@@ -139,40 +177,80 @@ class Dispatcher:
         self.last_error: BaseException | None = None
         self.last_error_call = 0
         """The number of the call (1-based) that raised ``last_error``."""
+        self.escaped: BaseException | None = None
+        """A non-``Exception`` a Service raised (KeyboardInterrupt, SystemExit, ...):
+        ``dispatch`` re-raised it, and the run must end by raising it to its caller."""
 
     def paths(self) -> list[str]:
         return list(self.bindings)
 
     def dispatch(self, payload: bytes) -> bytes:
         """One guest call in, one reply out, for the sync Sandbox: an async service's
-        awaitable is refused. Never raises."""
-        call = self.prepare(payload)
-        if isinstance(call, bytes):
-            return call
+        awaitable is refused.
+
+        Returns the reply: every ``Exception`` while serving the call, and a Service's
+        own CancelledError, is a reply the script can rescue.
+
+        Raises:
+            BaseException: what a Service (or its policy, or a value's encoding) raised
+                that is not an ``Exception``: KeyboardInterrupt, SystemExit, a custom
+                BaseException subclass. It is recorded in ``escaped`` first; the caller
+                must stop the guest and re-raise it.
+        """
         try:
-            result = call()
-        except Exception as exc:
-            return self._raised(exc)
-        if inspect.isawaitable(result):
-            getattr(result, "close", lambda: None)()
-            return _error(GUEST_SERVICE_ERROR, "TypeError: async services need a kobako_async.Pool")
-        return self.reply(result)
+            call = self.prepare(payload)
+            if isinstance(call, bytes):
+                return call
+            try:
+                result = call()
+            except Exception as exc:
+                return self._raised(exc)
+            if _is_awaitable(result):
+                _close(result)
+                return _error(
+                    GUEST_SERVICE_ERROR, "TypeError: async services need a kobako_async.Pool"
+                )
+            return self.reply(result)
+        except BaseException as exc:
+            if _is_cancellation(exc):
+                return self._service_raised(exc)  # a sync call cannot be its caller's cancel
+            self.escaped = exc
+            raise
 
     async def dispatch_async(self, payload: bytes) -> bytes:
-        """Like dispatch, awaiting the result when the service is async."""
-        call = self.prepare(payload)
-        if isinstance(call, bytes):
-            return call
+        """Like dispatch, awaiting the result when the service is async.
+
+        A CancelledError (trio's Cancelled) raised inside the Service is a Service
+        error the script can rescue, unless the calling task itself is being cancelled
+        (an anyio cancel scope around it, or asyncio's ``task.cancel()``).
+
+        Raises:
+            BaseException: the caller's own cancellation, unchanged (``escaped`` stays
+                None); or, recorded in ``escaped``, a non-``Exception`` the Service
+                raised (KeyboardInterrupt, SystemExit, ...), which the Pool re-raises
+                to its caller after stopping the guest.
+        """
         try:
-            result = call()
-        except Exception as exc:
-            return self._raised(exc)
-        if inspect.isawaitable(result):
+            call = self.prepare(payload)
+            if isinstance(call, bytes):
+                return call
             try:
-                result = await result
+                result = call()
             except Exception as exc:
+                return self._raised(exc)
+            if _is_awaitable(result):
+                try:
+                    result = await result
+                except Exception as exc:
+                    return self._service_raised(exc)
+            return self.reply(result)
+        except BaseException as exc:
+            if _is_cancellation(exc):
+                if _caller_cancelled():
+                    raise
                 return self._service_raised(exc)
-        return self.reply(result)
+            self.escaped = exc
+            raise
 
     def prepare(self, payload: bytes) -> bytes | Callable[[], Any]:
         """Decode a call and resolve its target under the rules: the call to make,
@@ -189,9 +267,12 @@ class Dispatcher:
             return _error(GUEST_DISCONNECTED, f"Handle #{exc.args[0]} is not live in this run")
         except (CodecError, ValueError, TypeError):
             return _error("ArgumentError", "malformed service call")
-        if not isinstance(name, str) or not isinstance(args, list) or not isinstance(kwargs, dict):
+        except Exception as exc:  # a host object's own code failed (a Handle key's __hash__)
+            return self._service_raised(exc)
+        # type checks that never consult a decoded host object's __class__
+        if not (_is_a(name, str) and _is_a(args, list) and _is_a(kwargs, dict)):
             return _error("ArgumentError", "malformed service call")
-        if isinstance(target, str):
+        if _is_a(target, str):
             obj = self.bindings.get(target)
             if obj is None and target not in self.bindings:
                 return _error(GUEST_NO_SERVICE, f"no service is bound at {target}")
@@ -202,7 +283,7 @@ class Dispatcher:
         method = resolve_method(obj, name)
         if method is None:
             return _error(GUEST_NO_SERVICE, f"undefined method '{name}' for {describe(target)}")
-        kw = {str(k): v for k, v in kwargs.items() if isinstance(k, (str, Symbol))}
+        kw = {str.__str__(k): v for k, v in kwargs.items() if _is_a(k, str)}
         if len(kw) != len(kwargs):
             return _error("ArgumentError", "keyword names must be Symbols")
         return lambda: method(*args, **kw)
@@ -214,6 +295,8 @@ class Dispatcher:
             return _error(GUEST_HANDLES_EXHAUSTED, str(exc))
         except WireError as exc:
             return _error(GUEST_SERVICE_ERROR, f"ValueError: service returned {exc}")
+        except Exception as exc:  # a str with lone surrogates, a list whose __iter__ raises
+            return self._service_raised(exc, "service returned a value that cannot be sent: ")
         if len(reply) > self.limits.max_message_bytes:
             return _error(GUEST_MESSAGE_SIZE, self._too_big("reply", len(reply)))
         return reply
@@ -229,13 +312,92 @@ class Dispatcher:
         depth, tb = 0, exc.__traceback__
         while tb is not None:
             depth, tb = depth + 1, tb.tb_next
-        if isinstance(exc, TypeError) and depth <= 2:
-            return _error("ArgumentError", str(exc))
+        if _is_a(exc, TypeError) and depth <= 2:
+            return _error("ArgumentError", _exception_text(exc))
         return self._service_raised(exc)
 
-    def _service_raised(self, exc: Exception) -> bytes:
+    def _service_raised(self, exc: BaseException, context: str = "") -> bytes:
+        """The Service error reply for ``exc``, which becomes the run's latest error."""
         self.last_error, self.last_error_call = exc, self.calls
-        return _error(GUEST_SERVICE_ERROR, f"{type(exc).__name__}: {exc}")
+        name = _sendable(attrs.type_name(exc), ERROR_NAME_CHARS_MAX)
+        return _error(GUEST_SERVICE_ERROR, f"{name}: {context}{_exception_text(exc)}")
+
+
+def _is_a(value: object, kind: type) -> bool:
+    return issubclass(type(value), kind)
+
+
+def _exception_text(exc: BaseException) -> str:
+    """``str(exc)``, made sendable: a message that raises, holds lone surrogates or is
+    huge must not make the error reply itself fail."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = f"<unprintable {attrs.type_name(exc)}>"
+    return _sendable(text, ERROR_MESSAGE_CHARS_MAX)
+
+
+def _sendable(text: str, limit: int) -> str:
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text) - limit} more characters)"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _is_awaitable(value: object) -> bool:
+    """inspect.isawaitable, decided from the value's type (no ``__class__`` property)."""
+    kind = type(value)
+    if kind is types.CoroutineType:
+        return True
+    try:
+        if kind is types.GeneratorType:
+            return bool(value.gi_code.co_flags & inspect.CO_ITERABLE_COROUTINE)  # type: ignore[attr-defined]
+        return attrs.class_lookup(kind, "__await__") is not attrs.MISSING
+    except Exception:
+        return False
+
+
+def _close(awaitable: object) -> None:
+    """Close a refused coroutine so it does not warn; a broken one is left as it is."""
+    close = attrs.class_lookup(type(awaitable), "close")
+    if close is attrs.MISSING:
+        return
+    try:
+        close(awaitable)
+    except Exception:
+        pass
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    """Whether ``exc`` is asyncio's CancelledError or trio's Cancelled (a library that
+    was never imported cannot have raised its own)."""
+    for module, name in (("asyncio", "CancelledError"), ("trio", "Cancelled")):
+        klass = getattr(sys.modules.get(module), name, None)
+        if isinstance(klass, type) and issubclass(type(exc), klass):
+            return True
+    return False
+
+
+def _caller_cancelled() -> bool:
+    """Whether the current task is being cancelled, as opposed to a Service letting
+    its own CancelledError escape: an anyio (or trio) cancel scope around us has been
+    cancelled, or, on asyncio, someone called ``task.cancel()`` on this task."""
+    import anyio  # only async callers get here, and they have it loaded
+
+    if anyio.current_effective_deadline() == -math.inf:
+        return True
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return False
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return False  # no asyncio loop: trio, whose cancel scopes were asked above
+    if task is None:
+        return False
+    cancelling = getattr(task, "cancelling", None)
+    if cancelling is None:
+        return True  # Python 3.10 cannot tell: keep cancellation working
+    return bool(cancelling() > 0)
 
 
 def _error(klass: str, message: str) -> bytes:
@@ -243,10 +405,30 @@ def _error(klass: str, message: str) -> bytes:
 
 
 def check_sync_service(path: str, obj: Any) -> None:
-    """Refuse coroutine functions in the sync Sandbox, naming the Pool instead."""
-    candidates: Iterable[Any] = (obj, getattr(obj, "call", None))
-    if any(inspect.iscoroutinefunction(c) for c in candidates if c is not None):
+    """Refuse coroutine functions in the sync Sandbox, naming the Pool instead.
+
+    Reads ``obj.call`` without running code of ``obj``'s (no ``__getattr__``).
+    """
+    candidates = [obj]
+    try:
+        call = attrs.lookup(obj, "call")
+    except Exception:
+        call = attrs.MISSING
+    if call is not attrs.MISSING and call is not attrs.UNSAFE:
+        candidates.append(call)
+    if any(_is_coroutine_function(c) for c in candidates):
         raise TypeError(
             f"{path!r} is an async service; the sync Sandbox calls services synchronously."
             " Bind async services on a kobako_async.Pool."
         )
+
+
+def _is_coroutine_function(obj: object) -> bool:
+    # inspect would read attributes of any object (its __class__, say): ask it only
+    # about the kinds it can answer for, whose attributes are the interpreter's
+    if not (attrs.is_routine(obj) or type(obj) is functools.partial):
+        return False
+    try:
+        return inspect.iscoroutinefunction(obj)
+    except Exception:
+        return False

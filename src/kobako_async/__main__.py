@@ -1,0 +1,7 @@
+"""``python -m kobako_async``: the ``kobako-async`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())
