@@ -888,3 +888,17 @@ def test_huge_allocation_stays_within_the_timeout() -> None:
     err, elapsed = timed(Sandbox(timeout=0.05, memory_limit=4 << 30).run, "Array.new(2**27 - 1); 1")
     assert type(err) is TimeoutError
     assert 0.05 <= err.execution.usage.wall_time_s <= elapsed < 0.5
+
+
+def test_a_service_may_run_another_guest(svc: Recorder) -> None:
+    """A Service that runs a nested Sandbox.run on the same thread leaves the outer
+    run's deadline, clock and Service calls intact: it then loops, calls, times out."""
+    inner = Sandbox(timeout=1.0)
+    nested = Sandbox(timeout=0.3).bind("Svc", svc).bind("Inner", lambda: inner.run("6 * 7").value)
+    assert nested.run(
+        "x = Inner.call; i = 0; while i < 100_000; i += 1; end; [x, Svc.echo(i)]"
+    ).value == [42, 100_000]
+    with pytest.raises(TimeoutError, match="0.3 s") as info:
+        nested.run("Inner.call; Svc.mark; loop {}")
+    assert info.value.execution.usage.wall_time_s >= 0.3
+    assert svc.calls == ["echo", "mark"]

@@ -402,15 +402,19 @@ class GuestRunner:
             GuestTrap: the guest trapped or broke the ABI; its code is INTERRUPT when
                 the timeout elapsed or `interrupt` stopped it, its ``output`` what the
                 guest had printed.
-            BaseException: what a SIGINT or SIGTERM handler raised (KeyboardInterrupt)
-                while the guest ran on the main thread; the guest is stopped first.
+            BaseException: what a handler of a DEFERRED_SIGNALS signal raised
+                (KeyboardInterrupt) while the guest ran on the main thread; the guest
+                is stopped first.
         """
         deadline = RunDeadline(timeout_s, time.perf_counter(), main_thread=on_main_thread())
         thread_id = threading.get_ident()
         inst = self._instantiate(memory_limit)
         local = self._host.local
+        # a Service may run another guest on this thread: its run ends before this one
+        outer = getattr(local, "run_state", None), self._deadlines.get(thread_id)
         local.instance, local.dispatch, local.pending = inst, dispatch, None
         local.clock_ns, local.deadline = clock_ns, deadline
+        local.run_state = (inst, dispatch, clock_ns, deadline)
         self._deadlines[thread_id] = deadline
         self._ticker.acquire()
         try:
@@ -428,12 +432,24 @@ class GuestRunner:
                     raise
         finally:
             self._ticker.release()
-            del self._deadlines[thread_id]
-            local.instance = local.dispatch = local.pending = local.deadline = None
+            self._restore(thread_id, *outer)
             # resets the pooled memory slot: about half of a `nil` run's time
             ffi.wasmtime_store_delete(inst.store)
             if deadline.error is not None:
                 raise deadline.error
+
+    def _restore(
+        self, thread_id: int, run_state: tuple[Any, ...] | None, deadline: RunDeadline | None
+    ) -> None:
+        """Put back the host-call state of the run this one was nested in, if any."""
+        local = self._host.local
+        local.run_state, local.pending = run_state, None
+        if run_state is None:
+            local.instance = local.dispatch = local.deadline = None
+            del self._deadlines[thread_id]
+        else:
+            local.instance, local.dispatch, local.clock_ns, local.deadline = run_state
+            self._deadlines[thread_id] = deadline  # type: ignore[assignment]
 
     def interrupt(self, thread_id: int) -> bool:
         """Stop the run on thread ``thread_id`` now; callable from any thread. That
