@@ -198,7 +198,7 @@ async def ipc_floor(
             os.close(to_child)
 
     async def round_trip() -> None:
-        run = proto.Run(next(run_ids), request, 5.0, 64 << 20, None, 0)
+        run = proto.Run(next(run_ids), request, 5.0, 64 << 20, None, 0, 16 << 20)
         await send(proto.encode(run))
         while isinstance(message := reader.next_message(), proto._NeedData):
             reader.feed(await receive())
@@ -219,7 +219,7 @@ async def ipc_floor(
         await process.aclose()
         if not streams:
             os.close(from_child)
-    size = len(proto.encode(proto.Run(1, request, 5.0, 64 << 20, None, 0)))
+    size = len(proto.encode(proto.Run(1, request, 5.0, 64 << 20, None, 0, 16 << 20)))
     return {"message_bytes": size, "parent_cpu_per_trip_s": parent} | latency_summary(times)
 
 

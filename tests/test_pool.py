@@ -30,15 +30,19 @@ import sniffio
 from kobako_async import (
     FILLABLE,
     Execution,
+    FuelExhaustedError,
     InvalidScriptError,
     Job,
+    JobError,
     KobakoError,
     MapResult,
     MemoryLimitError,
+    MessageSizeError,
     NoServiceError,
     Pool,
     PoolClosedError,
     PoolFullError,
+    PoolTimeoutError,
     Sandbox,
     SandboxError,
     ServiceError,
@@ -1116,3 +1120,361 @@ async def test_stats_counts(pool: Pool) -> None:
     assert after["failed"] - before["failed"] == 2
     assert after["running"] == after["queued"] == 0
     assert after["crashed"] == before["crashed"] and after["recycled"] == before["recycled"]
+
+
+# ---- map: every job ends as a MapResult (issue 12 item 3) ----
+
+
+class Hostile:
+    """A Service object whose every attribute lookup raises KeyError."""
+
+    def __getattr__(self, name: str) -> object:
+        raise KeyError(name)
+
+
+async def collect(batch: Any) -> list[MapResult]:
+    """Every result of ``batch``, read through ``async with`` (the structured form)."""
+    async with batch as results:
+        return [r async for r in results]
+
+
+@pytest.mark.parametrize(
+    ("job", "cause"),
+    [
+        (Job("1", bind=[("A", 1)]), TypeError),  # type: ignore[arg-type]
+        (Job("1", bind={"bad path": 1}), ValueError),
+        (Job("1", seed=-1), ValueError),
+        (Job("1", timeout=float("nan")), ValueError),
+        (Job("1", queue_timeout=0), ValueError),
+    ],
+    ids=["bind-as-list", "bad-path", "bad-seed", "nan-timeout", "zero-queue-timeout"],
+)
+async def test_map_bad_job_is_its_own_job_error(
+    pool: Pool, job: Job, cause: type[Exception]
+) -> None:
+    """A Job with bad arguments ends as its own MapResult carrying a JobError whose
+    cause is the argument error; the other jobs succeed and the Pool keeps serving."""
+    with anyio.fail_after(20):
+        results = await collect(pool.map(["1", job, "3"]))
+        by_index = {r.index: r for r in results}
+        assert sorted(by_index) == [0, 1, 2]
+        bad = by_index[1]
+        assert bad.execution is None and type(bad.error) is JobError
+        assert type(bad.error.__cause__) is cause
+        assert str(bad.error).startswith(f"job 1 failed: {cause.__name__}: ")
+        assert [by_index[i].execution.value for i in (0, 2)] == [1, 3]  # type: ignore[union-attr]
+        assert (await pool.run("4")).value == 4
+        assert pool.stats()["running"] == pool.stats()["queued"] == 0
+
+
+async def test_map_service_whose_getattr_raises_ends_its_job_only() -> None:
+    """A Service whose ``__getattr__`` raises fails only its own job, with
+    NoServiceError (never a bare KeyError out of map); the Pool's exit does not hang."""
+    with anyio.fail_after(30):
+        async with open_pool(workers=1) as pool:
+            results = await collect(pool.map(["1", Job("H.anything", bind={"H": Hostile()}), "3"]))
+            by_index = {r.index: r for r in results}
+            assert sorted(by_index) == [0, 1, 2]
+            assert type(by_index[1].error) is NoServiceError
+            assert (await pool.run("4")).value == 4
+
+
+@pytest.mark.parametrize("structured", [True, False], ids=["async-with", "async-for"])
+async def test_map_inputs_that_raise_reach_the_consumer_after_in_flight_jobs(
+    pool: Pool, structured: bool
+) -> None:
+    """An input iterable that raises makes map raise that exception to its consumer,
+    after the results of the jobs already started; the Pool keeps serving."""
+    gate = Gate()
+
+    def inputs() -> Any:
+        yield Job("G.wait(:first)", bind={"G": gate})
+        yield "2"
+        raise LookupError("the inputs broke")
+
+    got: list[MapResult] = []
+
+    async def consume(results: Any) -> None:
+        async for result in results:
+            got.append(result)
+            if result.index == 1:
+                gate.open()  # the in-flight job 0 ends only after the inputs broke
+
+    with anyio.fail_after(20):
+        with pytest.raises(LookupError, match="the inputs broke"):
+            if structured:
+                async with pool.map(inputs()) as results:
+                    await consume(results)
+            else:
+                await consume(pool.map(inputs()))
+    assert sorted(r.index for r in got) == [0, 1]
+    assert {r.index: r.execution.value for r in got if r.execution} == {0: "first", 1: 2}
+    assert (await pool.run("5")).value == 5
+
+
+async def test_map_takes_an_async_iterable(pool: Pool) -> None:
+    """Inputs may come from an async iterable (an async generator, say)."""
+
+    async def inputs() -> AsyncIterator[str | Job]:
+        for i in range(5):
+            await anyio.lowlevel.checkpoint()
+            yield f"{i} * 10" if i % 2 else Job(f"{i} * 10", seed=i)
+
+    with anyio.fail_after(20):
+        results = await collect(pool.map(inputs()))
+    assert {r.index: r.execution.value for r in results if r.execution} == {
+        i: i * 10 for i in range(5)
+    }
+
+
+async def test_map_keeps_trap_errors_as_results(pool: Pool) -> None:
+    """A job stopped by a limit (TimeoutError, FuelExhaustedError) is yielded with that
+    exact error, never dropped."""
+    jobs = [
+        Job("loop {}", timeout=0.2),
+        "1",
+        Job("loop {}", fuel=100_000, timeout=5.0),
+        Job('raise "x"'),
+    ]
+    with anyio.fail_after(20):
+        results = await collect(pool.map(jobs))
+    by_index = {r.index: r for r in results}
+    assert sorted(by_index) == [0, 1, 2, 3]
+    assert type(by_index[0].error) is TimeoutError
+    assert by_index[1].execution is not None and by_index[1].execution.value == 1
+    assert type(by_index[2].error) is FuelExhaustedError
+    assert type(by_index[3].error) is SandboxError
+
+
+async def test_map_left_early_from_async_with_cancels_the_rest(pool: Pool) -> None:
+    """Leaving ``async with pool.map(...)`` early cancels its runs: the Pool is idle
+    soon after, having run only a few of the 200 jobs."""
+    before = pool.stats()["completed"]
+    with anyio.fail_after(20):
+        async with pool.map(["nil"] * 200, concurrency=4) as results:
+            async for result in results:
+                assert result.error is None
+                break
+        await eventually(lambda: pool.stats()["running"] == pool.stats()["queued"] == 0)
+    assert pool.stats()["completed"] - before < 50
+    assert (await pool.run("1")).value == 1
+
+
+async def test_map_batch_is_read_once(pool: Pool) -> None:
+    """A map batch runs once: entering it again is a RuntimeError, and iterating it
+    again yields nothing."""
+    batch = pool.map(["1", "2"])
+    assert sorted(r.execution.value for r in await collect(batch) if r.execution) == [1, 2]
+    with pytest.raises(RuntimeError, match="only once"):
+        async with batch:
+            pass  # pragma: no cover
+    assert [r async for r in batch] == []
+
+
+@pytest.mark.parametrize("inputs", [5, "1 + 1", Job("1"), None], ids=repr)
+async def test_map_refuses_inputs_that_are_not_an_iterable(pool: Pool, inputs: object) -> None:
+    """map's inputs must be an iterable of scripts and Jobs: one script (a str is an
+    iterable of characters) or Job is a TypeError at the call."""
+    with pytest.raises(TypeError, match="map takes an iterable of scripts and Jobs, not "):
+        pool.map(inputs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("concurrency", [0, -1, 1.5, True])
+async def test_map_refuses_bad_concurrency(pool: Pool, concurrency: object) -> None:
+    """concurrency must be a positive int."""
+    with pytest.raises(ValueError, match="concurrency must be a positive int"):
+        pool.map(["1"], concurrency=concurrency)  # type: ignore[arg-type]
+
+
+# ---- queue_timeout and per-run options (issue 12 item 13) ----
+
+
+async def test_queue_timeout_raises_pool_timeout_error_without_running() -> None:
+    """A run that finds no free worker within queue_timeout (per run or per Pool)
+    raises PoolTimeoutError and never starts; the busy run is unaffected."""
+    calls = 0
+
+    def count() -> None:
+        nonlocal calls
+        calls += 1
+
+    gate = Gate()
+    with anyio.fail_after(30):
+        async with open_pool(workers=1, queue_timeout=0.1) as pool:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(partial(pool.run, "G.wait", bind={"G": gate}))
+                await gate.entered.wait()
+                with pytest.raises(PoolTimeoutError, match="no worker was free in time"):
+                    await pool.run("C.call", bind={"C": count}, queue_timeout=0.05)
+                with pytest.raises(PoolTimeoutError) as caught:
+                    await pool.run("C.call", bind={"C": count})  # the Pool's 0.1 s
+                assert isinstance(caught.value, builtins.TimeoutError)
+                assert not isinstance(caught.value, TimeoutError)  # not a guest timeout
+                results = await collect(
+                    pool.map([Job("C.call", bind={"C": count}, queue_timeout=0.05)])
+                )
+                assert type(results[0].error) is PoolTimeoutError
+                assert pool.stats()["queued"] == 0
+                gate.open()
+            assert calls == 0
+            assert (await pool.run("C.call; 1", bind={"C": count}, queue_timeout=None)).value == 1
+            assert calls == 1
+
+
+async def test_queue_timeout_bounds_waiting_for_queue_room() -> None:
+    """queue_timeout also bounds the wait for queue room (max_queue full)."""
+    gate = Gate()
+    with anyio.fail_after(30):
+        async with open_pool(workers=1, max_queue=1) as pool:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(partial(pool.run, "G.wait", bind={"G": gate}))
+                await gate.entered.wait()
+                tg.start_soon(pool.run, "1")
+                await eventually(lambda: pool.stats()["queued"] == 1)
+                with pytest.raises(PoolTimeoutError, match="queue room"):
+                    await pool.run("2", queue_timeout=0.05)
+                gate.open()
+            assert (await pool.run("3")).value == 3
+
+
+@pytest.mark.parametrize(
+    ("bind", "error", "match"),
+    [
+        ([("A", 1)], TypeError, "bind must be a mapping of paths to objects, not list"),
+        ({"bad path": 1}, ValueError, "invalid service path 'bad path'"),
+        ({"Fill": FILLABLE}, ValueError, "per-run binding for 'Fill' needs an object"),
+    ],
+    ids=["list", "bad-path", "fillable"],
+)
+async def test_bad_bind_is_refused_at_the_call(
+    pool: Pool, bind: object, error: type[Exception], match: str
+) -> None:
+    """run raises TypeError/ValueError for a malformed bind before queueing; the Pool
+    keeps serving."""
+    before = pool.stats()
+    with pytest.raises(error, match=match):
+        await pool.run("1", bind=bind)  # type: ignore[arg-type]
+    assert pool.stats() == before
+    assert (await pool.run("2")).value == 2
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf"), True, "1"], ids=repr)
+def test_bad_queue_timeout_is_refused(value: object) -> None:
+    """queue_timeout must be seconds in (0, 86400] or None."""
+    with pytest.raises(ValueError, match="queue_timeout must be seconds"):
+        Pool(workers=1, queue_timeout=value)  # type: ignore[arg-type]
+
+
+async def test_fuel_reaches_the_worker(pool: Pool, sandbox: Sandbox) -> None:
+    """fuel set per run, per Job, or per Pool meters the guest as in the Sandbox."""
+    with pytest.raises(FuelExhaustedError, match=r"used up its fuel \(100000\)"):
+        await pool.run("loop {}", fuel=100_000, timeout=5.0)
+    with pytest.raises(FuelExhaustedError):
+        sandbox.run("loop {}", fuel=100_000, timeout=5.0)
+    assert (await pool.run("1 + 1", fuel=10_000_000)).value == 2
+    async with open_pool(workers=1, fuel=100_000, timeout=5.0) as metered:
+        with pytest.raises(FuelExhaustedError):
+            await metered.run("loop {}")
+
+
+async def test_job_carries_every_per_run_option(pool: Pool) -> None:
+    """A Job's timeout, memory_limit and fuel apply to its run, as run's arguments do."""
+    jobs = [
+        Job("loop {}", timeout=0.2),
+        Job('"x" * (8 << 20)', memory_limit=4 << 20),
+        Job("loop {}", fuel=50_000, timeout=5.0),
+        Job('"x" * (8 << 20); :ok', memory_limit=64 << 20),
+    ]
+    with anyio.fail_after(20):
+        results = {r.index: r for r in await collect(pool.map(jobs))}
+    assert type(results[0].error) is TimeoutError
+    assert type(results[1].error) is MemoryLimitError
+    assert type(results[2].error) is FuelExhaustedError
+    assert results[3].execution is not None and results[3].execution.value == Symbol("ok")
+
+
+async def test_queue_is_served_first_in_first_out() -> None:
+    """Runs waiting for a worker get one in the order they queued."""
+    gate = Gate()
+    order: list[int] = []
+    with anyio.fail_after(30):
+        async with open_pool(workers=1) as pool:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(partial(pool.run, "G.wait", bind={"G": gate}))
+                await gate.entered.wait()
+                for i in range(4):
+                    tg.start_soon(partial(pool.run, f"O.call({i})", bind={"O": order.append}))
+                    await eventually(partial(lambda n: pool.stats()["queued"] == n, i + 1))
+                gate.open()
+    assert order == [0, 1, 2, 3]
+
+
+# ---- the frame cap follows the limits (issue 12 item 8) ----
+
+
+async def test_outcome_over_max_message_bytes_is_message_size_error_as_in_sandbox() -> None:
+    """A 70 MB outcome under a 1 GiB memory limit gives the Sandbox's MessageSizeError
+    in the Pool too, and the worker survives it."""
+    script = '"x" * 70_000_000'
+    with pytest.raises(MessageSizeError) as in_sandbox:
+        Sandbox(memory_limit=1 << 30).run(script)
+    async with open_pool(workers=1, memory_limit=1 << 30) as pool:
+        (pid,) = pool.worker_pids()
+        with pytest.raises(MessageSizeError) as in_pool:
+            await pool.run(script)
+        assert str(in_pool.value) == str(in_sandbox.value)
+        assert in_pool.value.message.startswith("the run's outcome is 70000")
+        assert in_pool.value.execution.usage.memory_peak_bytes > 70_000_000
+        assert pool.worker_pids() == [pid] and pool.stats()["crashed"] == 0
+        assert (await pool.run("1")).value == 1
+
+
+async def test_large_reply_under_a_large_max_message_bytes_works_as_in_sandbox() -> None:
+    """A 70 MiB Service reply under max_message_bytes=128 MiB reaches the script in the
+    Pool as in the Sandbox."""
+    size = 70 << 20
+    script = "s = S.call; [s.size, s[0], s[-1]]"
+    expected = [size, "y", "y"]
+    sandbox = Sandbox(memory_limit=1 << 30, max_message_bytes=128 << 20)
+    assert sandbox.bind("S", lambda: "y" * size).run(script).value == expected
+    async with open_pool(workers=1, memory_limit=1 << 30, max_message_bytes=128 << 20) as pool:
+        pool.bind("S", lambda: "y" * size)
+        assert (await pool.run(script)).value == expected
+        assert pool.stats()["crashed"] == 0
+
+
+async def test_service_call_over_max_message_bytes_is_rescuable_as_in_sandbox(
+    pool: Pool,
+) -> None:
+    """A Service call over max_message_bytes is refused with the Sandbox's rescuable
+    MessageSizeError; it counts as a call, and the worker survives it."""
+    script = 'begin; Echo.call("x" * 17_000_000); rescue => e; [e.class.name, e.message]; end'
+    pids = set(pool.worker_pids())
+    got = (await pool.run(script, memory_limit=256 << 20)).value
+    big = Sandbox(memory_limit=256 << 20)
+    assert got == big.bind("Echo", lambda *a: list(a)).run(script).value
+    assert got[0] == "Kobako::MessageSizeError"
+    assert got[1].startswith("Service call of 1700")
+    assert got[1].endswith("over max_message_bytes (16777216)")
+    assert set(pool.worker_pids()) == pids
+    limited = Sandbox(max_service_calls=1, memory_limit=256 << 20)
+    limited.bind("E", lambda *a: 1)
+    two = 'E.call; begin; E.call("x" * 17_000_000); rescue => e; e.class.name; end'
+    async with open_pool(workers=1, max_service_calls=1, memory_limit=256 << 20) as one_call:
+        one_call.bind("E", lambda *a: 1)
+        assert (await one_call.run(two)).value == limited.run(two).value
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_message_bytes": (1 << 32) - 1},
+        {"stdout_limit": (1 << 32) - 1, "stderr_limit": 1 << 20},
+    ],
+    ids=["max_message_bytes", "output"],
+)
+def test_limits_a_frame_cannot_carry_are_refused(kwargs: dict[str, int]) -> None:
+    """Limits whose outcome frame would not fit the protocol's 4-byte length are
+    refused when the Pool is made."""
+    with pytest.raises(ValueError, match="must be at most .* bytes in a Pool"):
+        Pool(workers=1, **kwargs)

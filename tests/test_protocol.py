@@ -11,15 +11,17 @@ from kobako_async import _protocol as proto
 
 MESSAGES: list[proto.Message] = [
     proto.Ready(4242),
-    proto.Run(1, b"\x93request", 5.0, 64 << 20, None, 0),
-    proto.Run(2**40, b"", None, None, 10_000, None),
-    proto.Run(3, b"r", 2, 1, 1, 1_700_000_000_000_000_000),  # an int timeout is allowed
+    proto.Run(1, b"\x93request", 5.0, 64 << 20, None, 0, 16 << 20),
+    proto.Run(2**40, b"", None, None, 10_000, None, 1024),
+    proto.Run(3, b"r", 2, 1, 1, 1_700_000_000_000_000_000, 1),  # an int timeout is allowed
     proto.Call(1, 7, b"\x94payload"),
     proto.Reply(1, 7, b"\x92reply"),
     proto.Cancel(9),
     proto.Done(1, b"\x97outcome", 2 << 20, None, ""),
     proto.Done(2, None, 16 << 20, 6, "wasm trap: interrupt"),
     proto.Done(3, None, 1 << 20, 6, "wasm trap: interrupt", b"step 1\n", b"", True, False),
+    proto.Oversize(3, 0, 70_000_000, 80 << 20),
+    proto.Oversize(3, 2, 1 << 30, 0),
 ]
 
 
@@ -149,7 +151,7 @@ def test_default_cap_refuses_a_4_gib_header() -> None:
     assert proto.MAX_FRAME_BYTES == 64 << 20
 
 
-@pytest.mark.parametrize("tag", [6, 99, -1, 2**32])
+@pytest.mark.parametrize("tag", [7, 99, -1, 2**32])
 def test_unknown_message_type(tag: int) -> None:
     """An integer tag naming no message type raises ProtocolError."""
     with pytest.raises(proto.ProtocolError, match="unknown message type"):
@@ -181,8 +183,9 @@ def test_frame_that_is_not_an_array(body: object) -> None:
         [0, 1, 2],
         [4],
         [4, 1, 2],
-        [1, 1, b"", 1.0, 1, 1],  # Run missing clock_ns
-        [1, 1, b"", 1.0, 1, 1, 1, 1],
+        [1, 1, b"", 1.0, 1, 1, 1],  # Run missing max_message_bytes
+        [1, 1, b"", 1.0, 1, 1, 1, 1, 1],
+        [6, 1, 0, 5],  # Oversize missing memory_bytes
         [5, 1, b"", 0, None],
         [2, 1, 1, b"", b""],
     ],
@@ -201,9 +204,11 @@ def test_wrong_field_count(items: list[object]) -> None:
         [0, 1.0],
         [0, None],
         [4, b"1"],
-        [1, 1, "request", 1.0, 1, 1, 1],  # Run request as str, not bin
-        [1, 1, b"", "5", 1, 1, 1],
-        [1, 1, b"", 1.0, 1.5, 1, 1],  # memory_limit as float
+        [1, 1, "request", 1.0, 1, 1, 1, 1],  # Run request as str, not bin
+        [1, 1, b"", "5", 1, 1, 1, 1],
+        [1, 1, b"", 1.0, 1.5, 1, 1, 1],  # memory_limit as float
+        [1, 1, b"", 1.0, 1, 1, 1, None],  # max_message_bytes is required
+        [6, 1, 0, 5.0, 0],  # Oversize size as float
         [2, 1, 1, "payload"],  # Call payload as str
         [3, 1, None, b""],
         [5, 1, "outcome", 0, None, "", b"", b"", False, False],
@@ -223,7 +228,13 @@ def test_wrong_field_types(items: list[object]) -> None:
 
 @pytest.mark.parametrize(
     "items",
-    [[0, True], [4, False], [2, 1, True, b""], [1, 1, b"", True, None, None, None]],
+    [
+        [0, True],
+        [4, False],
+        [2, 1, True, b""],
+        [1, 1, b"", True, None, None, None, 1],
+        [6, 1, 0, True, 0],
+    ],
     ids=lambda i: repr(i),
 )
 def test_bool_where_int_expected(items: list[object]) -> None:
@@ -255,3 +266,19 @@ def test_invalid_utf8_str_is_refused() -> None:
     bad = b"\x96" + msgpack.packb([5, 1, None, 0, None])[1:] + b"\xa2\xff\xfe"
     with pytest.raises(proto.ProtocolError, match="not msgpack"):
         decode_one(frame(bad))
+
+
+def test_frame_cap_covers_what_a_worker_may_send() -> None:
+    """The parent's cap for a worker's frames holds an outcome of max_message_bytes or a
+    trap with all output kept, plus the slack; at the defaults it is above 64 MiB's old
+    fixed cap only when the limits need it."""
+    assert proto.frame_cap(16 << 20, 1 << 20, 1 << 20) == (16 << 20) + proto.FRAME_SLACK_BYTES
+    assert proto.frame_cap(128 << 20, 1, 1) == (128 << 20) + proto.FRAME_SLACK_BYTES
+    assert proto.frame_cap(1024, 3 << 20, 2 << 20) == (5 << 20) + proto.FRAME_SLACK_BYTES
+    cap = proto.frame_cap(128 << 20, 1 << 20, 1 << 20)
+    body = proto.encode(proto.Done(1, b"x" * (128 << 20), 0, None, "t" * 1000))
+    reader = proto.FrameReader(cap)
+    reader.feed(body)
+    message = reader.next_message()
+    assert isinstance(message, proto.Done) and message.payload is not None
+    assert len(message.payload) == 128 << 20

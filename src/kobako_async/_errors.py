@@ -4,10 +4,14 @@
     ├── GuestLoadError            the guest file is missing, corrupt or for another ABI
     ├── InvalidScriptError        the script argument itself is unusable (not run)
     ├── PoolFullError             run_nowait found the Pool's queue full
+    ├── PoolTimeoutError          no worker was free within queue_timeout (not run)
     ├── PoolClosedError           the Pool is closed (or closed over the run)
+    ├── JobError                  a Pool.map job failed outside its run (bad Job)
     ├── SandboxError              the script failed: raised, did not compile, or
     │   │                         returned a value with no wire form
     │   ├── HandleExhaustedError  the run made more than 2**31-1 Handles
+    │   ├── HashKeyError          the run's value has Hash keys Python would merge,
+    │   │                         too many sharing one hash, or unhashable ones
     │   ├── ServiceCallLimitError the run made more than max_service_calls calls
     │   └── MessageSizeError      a call, reply or outcome over max_message_bytes
     ├── ServiceError              a Service raised and the script did not rescue it
@@ -44,13 +48,16 @@ __all__ = [
     "FuelExhaustedError",
     "GuestLoadError",
     "HandleExhaustedError",
+    "HashKeyError",
     "InvalidScriptError",
+    "JobError",
     "KobakoError",
     "MemoryLimitError",
     "MessageSizeError",
     "NoServiceError",
     "PoolClosedError",
     "PoolFullError",
+    "PoolTimeoutError",
     "SandboxError",
     "ServiceCallLimitError",
     "ServiceError",
@@ -95,6 +102,13 @@ class SandboxError(KobakoError):
 
 class HandleExhaustedError(SandboxError):
     """Raised when a run's Handle ids (at most 2**31-1) ran out."""
+
+
+class HashKeyError(SandboxError):
+    """Raised when a Hash in the run's value cannot become a dict without loss:
+    keys distinct in Ruby but equal in Python (``"a"`` and ``:a``, ``1`` and
+    ``1.0``), more keys sharing one Python hash than the decoder allows (hash
+    flooding), or a key Python cannot hash."""
 
 
 class ServiceCallLimitError(SandboxError):
@@ -164,3 +178,14 @@ class PoolFullError(KobakoError):
 
 class PoolClosedError(KobakoError):
     """Raised by ``Pool.run`` after the Pool is closed, or for runs it closed over."""
+
+
+class PoolTimeoutError(KobakoError, builtins.TimeoutError):
+    """Raised by ``Pool.run`` when no worker was free within ``queue_timeout``; the
+    script never started."""
+
+
+class JobError(KobakoError):
+    """A ``Pool.map`` job's error (``MapResult.error``) when the job failed with
+    something other than a KobakoError (bad Job arguments: ValueError, TypeError);
+    ``__cause__`` is that exception."""

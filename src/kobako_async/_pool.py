@@ -11,6 +11,12 @@ before starting its run is replaced and the run goes to another worker. "Started
 is read from a word of memory the worker shares with the parent and sets to the run
 id before it runs anything: the pipe cannot tell, since a worker being killed may
 still take the frame out of it on its way down.
+
+Which run gets which worker, and when workers start, is decided in one place
+(``_assign``), called whenever a worker or a run comes or goes; while the Pool is
+open it keeps "idle + busy + starting + vacant = workers". A run waits at most its
+``queue_timeout`` for queue room and a worker. The run itself lives in ``_run``, the
+worker handle in ``_process`` and ``map`` in ``_map``.
 """
 
 from __future__ import annotations
@@ -19,27 +25,31 @@ import collections
 import contextlib
 import enum
 import itertools
-import mmap
 import os
-import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import wasmtime
-from anyio.abc import Process, TaskGroup
+from anyio.abc import TaskGroup
 
 from . import _protocol as proto
-from ._errors import KobakoError, PoolClosedError, PoolFullError, WorkerCrashedError
-from ._guest import CapturedOutput, GuestTrap
+from ._errors import (
+    KobakoError,
+    PoolClosedError,
+    PoolFullError,
+    PoolTimeoutError,
+    WorkerCrashedError,
+)
+from ._guest import GuestTrap
 from ._guestfile import check_guest
 from ._limits import (
     KEEP,
     MAX_MESSAGE_BYTES,
     MAX_SERVICE_CALLS,
+    MAX_TIMEOUT_S,
     MEMORY_LIMIT_BYTES,
     STDERR_LIMIT_BYTES,
     STDOUT_LIMIT_BYTES,
@@ -47,18 +57,27 @@ from ._limits import (
     Limits,
     Profile,
 )
-from ._sandbox import Execution, Usage, build_request, finish, trap_error
+from ._map import Inputs, Job, MapBatch, MapResult
+from ._process import (
+    CANCEL_GRACE_S,
+    START_ERRORS,
+    StartWorker,
+    WorkerGone,
+    WorkerHandle,
+    WorkerProcess,
+    start_failure,
+)
+from ._run import Aborted, AbortReason, Run, RunState, is_ending, outcome, serve_calls
+from ._sandbox import Execution, Usage, build_request, trap_error
 from ._services import FILLABLE, Dispatcher, add_binding, merge_run_bindings
+
+__all__ = ["CANCEL_GRACE_S", "WATCHDOG_GRACE_S", "Job", "MapResult", "Pool"]
 
 MAX_QUEUE = 1000
 MAX_RUNS_PER_WORKER = 10_000
-CANCEL_GRACE_S = 1.0
 WATCHDOG_GRACE_S = 2.0
 WATCHDOG_TICK_S = 0.1
-STARTUP_TIMEOUT_S = 60.0
-EXIT_WAIT_S = 1.0
 DISPATCH_ATTEMPTS = 3
-_READ_BYTES = 1 << 16
 _COUNTS = ("completed", "failed", "crashed", "recycled")
 
 
@@ -69,226 +88,26 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One script for ``Pool.map``, with its per-run options."""
-
-    script: str
-    bind: Mapping[str, Any] | None = None
-    seed: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MapResult:
-    """One ``Pool.map`` result: the input's index and its Execution or error."""
-
-    index: int
-    execution: Execution | None
-    error: KobakoError | None
-
-
-class _WorkerGone(Exception):
-    """The worker's pipe broke or hit EOF: the process died (or is dying)."""
-
-
-class _Aborted(Exception):
-    """The Pool stopped the run (watchdog or ``aclose(cancel=True)``); see ``_Run.aborted``."""
-
-
-@dataclass(eq=False, slots=True)
-class _Run:
-    """One run from ``Pool.run`` to its outcome."""
-
-    run_id: int
-    frame: bytes  # the encoded Run message
-    limits: Limits
-    dispatcher: Dispatcher
-    worker: _Worker | None = None
-    sent: bool = False  # the whole Run frame is in the worker's pipe
-    deadline: float | None = None  # time.monotonic() past which the watchdog kills
-    scope: anyio.CancelScope | None = None  # while the run serves Service calls
-    aborted: str | None = None  # "watchdog" or "closed": why the Pool stopped it
-
-
 @dataclass(eq=False, slots=True)
 class _Waiter:
     """A run queued for a worker: ``event`` is set once it has one (or an error)."""
 
     event: anyio.Event
-    worker: _Worker | None = None
+    worker: WorkerHandle | None = None
     error: BaseException | None = None
 
 
-class _Worker:
-    """One worker process and the parent's ends of its protocol pipes (non-blocking).
-
-    Only the task that holds the worker reads, writes or closes the pipes; others
-    may only ``terminate`` the process, which that task then sees as EOF.
-    """
-
-    def __init__(
-        self, process: Process, to_worker: int, from_worker: int, started: mmap.mmap
-    ) -> None:
-        self.process = process
-        self.pid = process.pid
-        self.runs = 0
-        self.torn = False  # a frame is half-written: the stream is unusable
-        self._out = to_worker
-        self._in = from_worker
-        self._reader = proto.FrameReader()
-        self._started = started  # the id of the last run the worker started
-        self._open = True
-
-    @classmethod
-    async def start(cls) -> _Worker:
-        """A started worker that has said Ready. Raises OSError, _WorkerGone,
-        ProtocolError, TimeoutError."""
-        child_in, to_worker = os.pipe()
-        from_worker, child_out = os.pipe()
-        started_fd = _shared_word()
-        try:
-            started = mmap.mmap(started_fd, proto.STARTED_BYTES)
-            process = await anyio.open_process(
-                [sys.executable, "-m", "kobako_async._worker", str(started_fd)],
-                stdin=child_in,
-                stdout=child_out,
-                stderr=None,
-                pass_fds=(started_fd,),
-            )
-        except BaseException:
-            os.close(to_worker)
-            os.close(from_worker)
-            raise
-        finally:
-            for fd in (child_in, child_out, started_fd):
-                os.close(fd)
-        os.set_blocking(to_worker, False)
-        os.set_blocking(from_worker, False)
-        worker = cls(process, to_worker, from_worker, started)
-        try:
-            with anyio.fail_after(STARTUP_TIMEOUT_S):
-                ready = await worker.receive()
-            if not isinstance(ready, proto.Ready):
-                raise proto.ProtocolError(f"expected Ready, got {type(ready).__name__}")
-        except _WorkerGone:
-            status = await worker.reap()
-            raise _WorkerGone(
-                f"it exited during start-up with status {status} (its stderr is ours)"
-            ) from None
-        except BaseException:
-            await worker.kill()
-            raise
-        return worker
-
-    async def send(self, frame: bytes) -> None:
-        """Write one whole frame. Raises _WorkerGone."""
-        try:
-            sent = os.write(self._out, frame)
-        except BlockingIOError:
-            sent = 0
-        except OSError as exc:
-            raise _WorkerGone(f"writing to it failed: {exc}") from None
-        if sent == len(frame):
-            return
-        self.torn = True  # until the rest is written: cancelled meanwhile, it is dropped
-        rest = memoryview(frame)[sent:]
-        while rest:
-            await anyio.wait_writable(self._out)
-            try:
-                rest = rest[os.write(self._out, rest) :]
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                raise _WorkerGone(f"writing to it failed: {exc}") from None
-        self.torn = False
-
-    async def receive(self) -> proto.Message:
-        """The next message. Raises _WorkerGone at EOF, ProtocolError on bad bytes."""
-        while isinstance(message := self._reader.next_message(), proto._NeedData):
-            try:
-                data = os.read(self._in, _READ_BYTES)
-            except BlockingIOError:
-                await anyio.wait_readable(self._in)
-                continue
-            except OSError as exc:
-                raise _WorkerGone(f"reading from it failed: {exc}") from None
-            if not data:
-                raise _WorkerGone("its pipe closed")
-            self._reader.feed(data)
-        return message
-
-    def started(self, run_id: int) -> bool:
-        """Whether the worker started run ``run_id`` (it may be dead by now)."""
-        return proto.read_started(self._started) == run_id
-
-    def terminate(self) -> None:
-        """SIGKILL the process now; the holder of the worker sees EOF."""
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-
-    async def kill(self) -> int | None:
-        """Kill, reap and close; the exit status."""
-        with anyio.CancelScope(shield=True):
-            self.terminate()
-            status = await self.process.wait()
-            await self.process.aclose()
-            self._close()
-        return status
-
-    async def reap(self) -> int | None:
-        """The exit status of a worker whose pipe closed. It gets a moment to exit by
-        itself: killing first would reap it behind asyncio's child watcher's back."""
-        with anyio.CancelScope(shield=True):
-            with anyio.move_on_after(EXIT_WAIT_S):
-                await self.process.wait()
-        return await self.kill()
-
-    async def stop(self) -> None:
-        """Ask the worker to exit (its input pipe closes), killing it if it lingers."""
-        with anyio.CancelScope(shield=True):
-            if self._open:
-                os.close(self._out)
-                self._out = -1
-            with anyio.move_on_after(CANCEL_GRACE_S):
-                await self.process.wait()
-            await self.kill()
-
-    def _close(self) -> None:
-        if self._open:
-            self._open = False
-            for fd in (self._out, self._in):
-                if fd >= 0:
-                    os.close(fd)
-            self._started.close()
-
-
-_START_ERRORS = (OSError, _WorkerGone, proto.ProtocolError, TimeoutError)
-
-
-def _start_failure(exc: BaseException) -> BaseException | None:
-    """The worker start-up error in ``exc`` (a task group's, maybe nested), if that is
-    what it is rather than a cancellation or a bug."""
-    group = getattr(exc, "exceptions", None)  # an ExceptionGroup (a backport on 3.10)
-    if isinstance(group, tuple):
-        for inner in group:
-            found = _start_failure(inner)
-            if found is not None:
-                return found
-        return None
-    return exc if isinstance(exc, _START_ERRORS) else None
-
-
-def _shared_word() -> int:
-    """A file descriptor of STARTED_BYTES of memory to share with a worker."""
-    if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("kobako-worker-started")
-    else:  # pragma: no cover - not Linux
-        handle = tempfile.TemporaryFile()
-        fd = os.dup(handle.fileno())
-        handle.close()
-    os.ftruncate(fd, proto.STARTED_BYTES)
-    return fd
+def _check_queue_timeout(value: object) -> None:
+    if value is None:
+        return
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not 0 < value <= MAX_TIMEOUT_S  # also False for NaN
+    ):
+        raise ValueError(
+            f"queue_timeout must be seconds in (0, {MAX_TIMEOUT_S:g}] or None, got {value!r}"
+        )
 
 
 class Pool:
@@ -303,12 +122,19 @@ class Pool:
         workers: worker processes (default: the CPU count).
         max_queue: runs waiting for a worker before ``run`` waits.
         max_runs_per_worker: runs after which a worker is replaced.
+        queue_timeout: seconds a run may wait for queue room and a free worker before
+            ``run`` raises PoolTimeoutError, or None (the default: no bound).
 
     Raises:
-        ValueError: an argument is out of its range.
+        ValueError: an argument is out of its range, or the limits together need
+            frames larger than the protocol carries (max_message_bytes,
+            stdout_limit and stderr_limit).
         GuestLoadError: the guest file is missing, corrupt or for another ABI
             (checked here, before any worker starts).
     """
+
+    # how a worker slot gets its worker: a seam for a fake worker in tests
+    _start_worker: StartWorker = staticmethod(WorkerProcess.start)
 
     def __init__(
         self,
@@ -324,6 +150,7 @@ class Pool:
         profile: Profile = "hermetic",
         max_queue: int = MAX_QUEUE,
         max_runs_per_worker: int = MAX_RUNS_PER_WORKER,
+        queue_timeout: float | None = None,
     ) -> None:
         workers = (os.cpu_count() or 1) if workers is None else workers
         for name, value in (
@@ -333,8 +160,10 @@ class Pool:
         ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        _check_queue_timeout(queue_timeout)
         check_guest()  # a bad guest file fails here, in the parent, not in every worker
         self.workers = workers
+        self.queue_timeout = queue_timeout
         self.max_queue = max_queue
         self.max_runs_per_worker = max_runs_per_worker
         self.limits = Limits(
@@ -347,15 +176,23 @@ class Pool:
             stderr_limit=stderr_limit,
             profile=profile,
         )
+        self._frame_cap = proto.frame_cap(max_message_bytes, stdout_limit, stderr_limit)
+        if self._frame_cap > proto.FRAME_LIMIT_BYTES:
+            raise ValueError(
+                "max(max_message_bytes, stdout_limit + stderr_limit) must be at most"
+                f" {proto.FRAME_LIMIT_BYTES - proto.FRAME_SLACK_BYTES} bytes in a Pool (a"
+                f" worker's frame carries an outcome or its output), got {max_message_bytes},"
+                f" {stdout_limit} + {stderr_limit}"
+            )
         self._bindings: dict[str, Any] = {}
         self._state = _State.NEW
         self._tg: TaskGroup | None = None
         self._admission: anyio.Semaphore | None = None  # queue room: made in the event loop
-        self._workers: dict[_Worker, None] = {}  # live workers, in start order
-        self._idle: list[_Worker] = []
-        self._busy: set[_Worker] = set()  # held by a run (or by a run's cleanup)
+        self._workers: dict[WorkerHandle, None] = {}  # live workers, in start order
+        self._idle: list[WorkerHandle] = []
+        self._busy: set[WorkerHandle] = set()  # held by a run (or by a run's cleanup)
         self._waiters: collections.deque[_Waiter] = collections.deque()
-        self._runs: set[_Run] = set()  # runs holding a worker
+        self._runs: set[Run] = set()  # runs holding a worker
         self._vacant = 0  # worker slots with no worker and no start under way
         self._starting = 0
         self._background = 0  # cleanup and replacement tasks under way
@@ -385,7 +222,7 @@ class Pool:
             await tg.__aexit__(None, None, None)
             await self._kill_all()
             self._state = _State.CLOSED
-            failure = _start_failure(exc)
+            failure = start_failure(exc)
             if failure is None:
                 raise
             raise PoolClosedError(f"could not start a worker: {failure}") from exc
@@ -397,7 +234,7 @@ class Pool:
         try:
             await self.aclose(cancel=exc_info[0] is not None)
         finally:
-            # what is left are map producers whose consumer went away
+            # what is left are map batches iterated without `async with`, unfinished
             self._tg.cancel_scope.cancel()
             await self._tg.__aexit__(None, None, None)
 
@@ -436,7 +273,7 @@ class Pool:
             waiter.error = error
             waiter.event.set()
         for run in list(self._runs):
-            self._abort(run, "closed")
+            self._abort(run, AbortReason.CLOSED)
         for worker in self._busy:
             worker.terminate()  # a cancelled run's cleanup
 
@@ -493,22 +330,32 @@ class Pool:
         timeout: float | None = KEEP,  # noqa: ASYNC109 - enforced in the worker
         memory_limit: int | None = KEEP,
         fuel: int | None = KEEP,
+        queue_timeout: float | None = KEEP,
     ) -> Execution:
-        """Run ``script`` on a worker; waits for queue room. Same result and errors
-        as ``Sandbox.run``, plus WorkerCrashedError and PoolClosedError."""
+        """Run ``script`` on a worker; waits for queue room and a worker (at most
+        ``queue_timeout``). Same result and errors as ``Sandbox.run``, plus:
+
+        Raises:
+            PoolTimeoutError: no worker was free within ``queue_timeout``.
+            WorkerCrashedError: the worker died under the run.
+            PoolClosedError: the Pool is not open, or was closed over the run.
+            ValueError, TypeError: bad ``bind``, ``seed`` or limit arguments.
+        """
         run = self._prepare(
             script, bind, seed, timeout=timeout, memory_limit=memory_limit, fuel=fuel
         )
+        until = self._queue_deadline(queue_timeout)
         assert self._admission is not None
         try:
             self._admission.acquire_nowait()
         except anyio.WouldBlock:
-            await self._admission.acquire()
+            with self._queue_wait(until, "for queue room"):
+                await self._admission.acquire()
             if self._state is not _State.OPEN:
                 self._admission.release()
                 raise PoolClosedError("the Pool is closed") from None
         try:
-            return await self._execute(run)
+            return await self._execute(run, until)
         finally:
             self._admission.release()
 
@@ -521,74 +368,77 @@ class Pool:
         timeout: float | None = KEEP,  # noqa: ASYNC109 - enforced in the worker
         memory_limit: int | None = KEEP,
         fuel: int | None = KEEP,
+        queue_timeout: float | None = KEEP,
     ) -> Execution:
         """Like ``run``, but raises PoolFullError instead of waiting for queue room."""
         run = self._prepare(
             script, bind, seed, timeout=timeout, memory_limit=memory_limit, fuel=fuel
         )
+        until = self._queue_deadline(queue_timeout)
         assert self._admission is not None
         try:
             self._admission.acquire_nowait()
         except anyio.WouldBlock:
             raise PoolFullError(f"the queue holds {self.max_queue} runs") from None
         try:
-            return await self._execute(run)
+            return await self._execute(run, until)
         finally:
             self._admission.release()
 
-    async def map(
-        self, inputs: Iterable[str | Job], *, concurrency: int | None = None
-    ) -> AsyncIterator[MapResult]:
-        """Run many scripts; yield each result in completion order, tagged with its index.
+    def map(self, inputs: Inputs, *, concurrency: int | None = None) -> MapBatch:
+        """Run many scripts (``str`` or ``Job``, from an iterable or async iterable);
+        the results in completion order, each tagged with its input's index.
 
-        Failures are values (``MapResult.error``), so one bad script does not stop
-        the batch. At most ``concurrency`` runs (default: twice the workers) are
-        queued or running at once.
+        Use ``async with pool.map(inputs) as results: async for r in results``: the
+        batch then belongs to the calling task, and leaving the block cancels what is
+        left of it. ``async for r in pool.map(inputs)`` also works; the batch then
+        runs under the Pool until the iterator is closed or dropped.
+
+        Failures are values (``MapResult.error``): a KobakoError as ``run`` raises it,
+        any other Exception from a job (a bad Job argument) as a JobError whose
+        ``__cause__`` it is. An input iterable that raises makes the iteration raise
+        that exception after the jobs in flight settled and were yielded. At most
+        ``concurrency`` runs (default: twice the workers) are queued or running.
+
+        Raises:
+            PoolClosedError: the Pool is not open.
+            TypeError: ``inputs`` is not an iterable (or is one script or Job).
+            ValueError: ``concurrency`` is not a positive int.
         """
         if self._tg is None or self._state is not _State.OPEN:
             raise PoolClosedError("the Pool is not open")
-        limit = concurrency or 2 * self.workers
-        send, receive = anyio.create_memory_object_stream[MapResult](limit)
-        self._tg.start_soon(self._map_produce, inputs, anyio.CapacityLimiter(limit), send)
-        async with receive:
-            async for result in receive:
-                yield result
+        if not isinstance(inputs, (Iterable, AsyncIterable)) or isinstance(inputs, (str, Job)):
+            raise TypeError(
+                f"map takes an iterable of scripts and Jobs, not {type(inputs).__name__}"
+            )
+        if concurrency is None:
+            concurrency = 2 * self.workers
+        elif not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
+        tg = self._tg
+        return MapBatch(self._run_job, inputs, concurrency, lambda batch: tg.start_soon(batch))
 
-    async def _map_produce(
-        self,
-        inputs: Iterable[str | Job],
-        limiter: anyio.CapacityLimiter,
-        send: anyio.abc.ObjectSendStream[MapResult],
-    ) -> None:
-        async def one(index: int, item: str | Job) -> None:
-            try:
-                job = item if isinstance(item, Job) else Job(item)
-                try:
-                    result = MapResult(
-                        index, await self.run(job.script, bind=job.bind, seed=job.seed), None
-                    )
-                except (KobakoError, ValueError, TypeError) as exc:
-                    # a bad Job (a malformed bind, say) is its own failure, not the batch's
-                    error = exc if isinstance(exc, KobakoError) else KobakoError(str(exc))
-                    result = MapResult(index, None, error)
-                try:
-                    await send.send(result)
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    batch.cancel_scope.cancel()  # the consumer stopped reading
-            finally:
-                limiter.release_on_behalf_of(index)
-
-        async with send, anyio.create_task_group() as batch:
-            for index, item in enumerate(inputs):
-                await limiter.acquire_on_behalf_of(index)
-                batch.start_soon(one, index, item)
+    async def _run_job(self, job: Job) -> Execution:
+        return await self.run(
+            job.script,
+            bind=job.bind,
+            seed=job.seed,
+            timeout=job.timeout,
+            memory_limit=job.memory_limit,
+            fuel=job.fuel,
+            queue_timeout=job.queue_timeout,
+        )
 
     def _prepare(
         self, script: str, bind: Mapping[str, Any] | None, seed: int | None, **overrides: Any
-    ) -> _Run:
+    ) -> Run:
         if self._state is not _State.OPEN:
             raise PoolClosedError(
                 "the Pool is not open" if self._state is _State.NEW else "the Pool is closed"
+            )
+        if bind is not None and not isinstance(bind, Mapping):
+            raise TypeError(
+                f"bind must be a mapping of paths to objects, not {type(bind).__name__}"
             )
         limits = self.limits.override(**overrides)
         bindings = merge_run_bindings(self._bindings, bind) if bind else self._bindings
@@ -603,19 +453,41 @@ class Pool:
                 limits.memory_limit,
                 limits.fuel,
                 limits.clock_ns(),
+                limits.max_message_bytes,
             )
         )
-        return _Run(run_id, frame, limits, dispatcher)
+        return Run(run_id, frame, limits, dispatcher)
 
-    async def _execute(self, run: _Run) -> Execution:
+    def _queue_deadline(self, queue_timeout: float | None) -> float | None:
+        """The time.monotonic() by which a run must have a worker, or None."""
+        if queue_timeout is KEEP:
+            queue_timeout = self.queue_timeout
+        else:
+            _check_queue_timeout(queue_timeout)
+        return None if queue_timeout is None else time.monotonic() + queue_timeout
+
+    @contextlib.contextmanager
+    def _queue_wait(self, until: float | None, what: str) -> Iterator[None]:
+        """Bound a wait of a queued run by its queue deadline: PoolTimeoutError past it."""
+        if until is None:
+            yield
+            return
+        with anyio.move_on_after(max(0.0, until - time.monotonic())) as scope:
+            yield
+        if scope.cancelled_caught:
+            raise PoolTimeoutError(
+                f"no worker was free in time: the run waited {what} past its queue_timeout"
+            )
+
+    async def _execute(self, run: Run, until: float | None) -> Execution:
         for attempt in range(1, DISPATCH_ATTEMPTS + 1):
-            worker = await self._checkout()
+            worker = await self._checkout(until)
             execution = await self._drive(worker, run, retry=attempt < DISPATCH_ATTEMPTS)
             if execution is not None:
                 return execution
         raise AssertionError("unreachable: the last attempt never retries")  # pragma: no cover
 
-    async def _drive(self, worker: _Worker, run: _Run, *, retry: bool) -> Execution | None:
+    async def _drive(self, worker: WorkerHandle, run: Run, *, retry: bool) -> Execution | None:
         """Carry ``run`` through ``worker``, which it holds. The Execution, or None when
         the worker died before taking the run and ``retry`` allows another worker."""
         timeout = run.limits.timeout
@@ -623,60 +495,45 @@ class Pool:
             run.deadline = time.monotonic() + timeout + WATCHDOG_GRACE_S
             if self._watchdog_wake is not None:
                 self._watchdog_wake.set()
-        run.worker, run.sent = worker, False
+        run.worker, run.state = worker, RunState.SENDING
         self._runs.add(run)
         started = time.perf_counter()
         try:
             await worker.send(run.frame)
-            run.sent = True
-            done = await worker.receive()
-            if not (isinstance(done, proto.Done) and done.run_id == run.run_id):
-                done = await self._serve_calls(worker, run, done)
-        except (_WorkerGone, _Aborted, proto.ProtocolError) as exc:
+            run.state = RunState.SENT
+            message = await worker.receive()
+            ending = await serve_calls(worker, run, message)
+        except (WorkerGone, Aborted, proto.ProtocolError) as exc:
             self._runs.discard(run)
             await self._lost(worker, run, exc, retry, started)
+            run.state = RunState.PREPARED
             return None
         except BaseException:
-            # the caller was cancelled: a background task stops the guest
+            # the caller was cancelled, or a Service raised a BaseException
+            # (KeyboardInterrupt, SystemExit): a background task stops the guest, and
+            # the caller gets the exception
             self._runs.discard(run)
             self._spawn(self._abandon, worker, run)
             raise
+        run.state = RunState.ENDED
         self._runs.discard(run)
         wall_time_s = time.perf_counter() - started
         if run.aborted is not None:
             self._retire(worker, kill=True)  # the Pool killed it just as the run ended
         else:
             self._ran(worker)
-        return self._outcome(run, done, wall_time_s)
-
-    async def _serve_calls(self, worker: _Worker, run: _Run, message: proto.Message) -> proto.Done:
-        """Serve the run's Service calls (``message`` is the first) until its Done.
-        Raises _Aborted when the Pool stops the run meanwhile."""
-        with anyio.CancelScope() as scope:
-            run.scope = scope
-            if run.aborted is not None:
-                scope.cancel()
-            try:
-                while True:
-                    if isinstance(message, proto.Call) and message.run_id == run.run_id:
-                        reply = await run.dispatcher.dispatch_async(message.payload)
-                        frame = proto.encode(proto.Reply(run.run_id, message.call_id, reply))
-                        await worker.send(frame)
-                    elif isinstance(message, proto.Done) and message.run_id == run.run_id:
-                        return message
-                    elif not isinstance(message, (proto.Call, proto.Done)):
-                        raise proto.ProtocolError(
-                            f"unexpected {type(message).__name__} from a worker"
-                        )
-                    message = await worker.receive()
-            finally:
-                run.scope = None
-        raise _Aborted
+        try:
+            execution = outcome(run, ending, wall_time_s)
+        except KobakoError:
+            self._counts["failed"] += 1
+            raise
+        self._counts["completed"] += 1
+        return execution
 
     async def _lost(
         self,
-        worker: _Worker,
-        run: _Run,
+        worker: WorkerHandle,
+        run: Run,
         exc: Exception,
         retry: bool,
         started: float,
@@ -693,9 +550,9 @@ class Pool:
         self._retire(worker, kill=False, reaped=True)
         self._counts["failed"] += 1
         wall_time_s = time.perf_counter() - started
-        if run.aborted == "closed":
+        if run.aborted is AbortReason.CLOSED:
             raise PoolClosedError("the Pool was closed with the run in flight")
-        if run.aborted == "watchdog":
+        if run.aborted is AbortReason.WATCHDOG:
             trap = GuestTrap("watchdog", wasmtime.TrapCode.INTERRUPT)
             raise trap_error(trap, run.limits, wall_time_s)
         self._counts["crashed"] += 1
@@ -705,45 +562,30 @@ class Pool:
             f"worker {worker.pid} {reason} (exit status {status})", empty, status
         )
 
-    async def _abandon(self, worker: _Worker, run: _Run) -> None:
-        """After the caller was cancelled: stop its guest and keep the worker, or kill
-        the worker if it does not stop within CANCEL_GRACE_S."""
+    async def _abandon(self, worker: WorkerHandle, run: Run) -> None:
+        """After the caller left the run (cancelled, or a Service's BaseException): stop
+        its guest and keep the worker, or kill the worker if it does not stop within
+        CANCEL_GRACE_S."""
         try:
             if worker.torn or run.aborted is not None:
-                raise _WorkerGone("cannot be reused")
-            if not run.sent:
+                raise WorkerGone("cannot be reused")
+            if run.state is not RunState.SENT:
                 self._release(worker)  # the Run never reached it
                 return
             await worker.send(proto.encode(proto.Cancel(run.run_id)))
             with anyio.move_on_after(CANCEL_GRACE_S):
                 while True:
                     message = await worker.receive()
-                    if isinstance(message, proto.Done) and message.run_id == run.run_id:
+                    if is_ending(run, message):
                         self._ran(worker)
                         return
-            raise _WorkerGone("did not stop in time")  # not a crash: it was busy
-        except (_WorkerGone, proto.ProtocolError):
+                    # a Service call made before the guest saw the Cancel goes unanswered:
+                    # the worker stops the guest when it reads the Cancel
+            raise WorkerGone("did not stop in time")  # not a crash: it was busy
+        except (WorkerGone, proto.ProtocolError):
             self._retire(worker, kill=True)
 
-    def _outcome(self, run: _Run, done: proto.Done, wall_time_s: float) -> Execution:
-        try:
-            if done.payload is None:
-                code = wasmtime.TrapCode(done.trap_code) if done.trap_code is not None else None
-                trap = GuestTrap(done.trap_message, code)
-                trap.memory_bytes = done.memory_bytes
-                trap.output = CapturedOutput(
-                    done.stdout, done.stderr, done.stdout_truncated, done.stderr_truncated
-                )
-                raise trap_error(trap, run.limits, wall_time_s)
-            usage = Usage(wall_time_s, done.memory_bytes)
-            execution = finish(done.payload, usage, run.dispatcher, run.limits)
-        except KobakoError:
-            self._counts["failed"] += 1
-            raise
-        self._counts["completed"] += 1
-        return execution
-
-    def _abort(self, run: _Run, reason: str) -> None:
+    def _abort(self, run: Run, reason: AbortReason) -> None:
         """Stop ``run`` from outside its task: kill its worker, cancel its Service call."""
         if run.aborted is None:
             run.aborted = reason
@@ -753,7 +595,9 @@ class Pool:
             run.worker.terminate()
 
     async def _watchdog(self) -> None:
-        """Kill the workers of runs that overran their timeout by WATCHDOG_GRACE_S."""
+        """Kill the workers of runs that overran their timeout by WATCHDOG_GRACE_S, and
+        stop the Service call of a run whose worker died meanwhile (the run's task
+        reads nothing from the worker while a Service runs)."""
         while True:
             if not any(run.deadline is not None for run in self._runs):
                 self._watchdog_wake = anyio.Event()
@@ -762,13 +606,18 @@ class Pool:
             await anyio.sleep(WATCHDOG_TICK_S)
             now = time.monotonic()
             for run in list(self._runs):
-                if run.deadline is not None and now > run.deadline and run.aborted is None:
-                    self._abort(run, "watchdog")
+                if run.aborted is not None:
+                    continue
+                if run.deadline is not None and now > run.deadline:
+                    self._abort(run, AbortReason.WATCHDOG)
+                elif run.in_call and run.worker and run.worker.exited:
+                    self._abort(run, AbortReason.WORKER_DIED)
 
     # ---- workers ----
 
-    async def _checkout(self) -> _Worker:
-        """An idle worker for the caller's run, waiting in FIFO order if there is none."""
+    async def _checkout(self, until: float | None) -> WorkerHandle:
+        """An idle worker for the caller's run, waiting in FIFO order if there is none
+        (until ``until``: then PoolTimeoutError)."""
         if self._cancelling:  # a run retried after aclose(cancel=True)
             raise PoolClosedError("the Pool was closed with the run in flight")
         if self._idle and not self._waiters:
@@ -777,9 +626,10 @@ class Pool:
             return worker
         waiter = _Waiter(anyio.Event())
         self._waiters.append(waiter)
-        self._fill_vacancies()
+        self._assign()
         try:
-            await waiter.event.wait()
+            with self._queue_wait(until, "for a worker"):
+                await waiter.event.wait()
         except BaseException:
             if waiter.worker is not None:
                 self._release(waiter.worker)  # handed over just as the caller left
@@ -792,18 +642,38 @@ class Pool:
         assert waiter.worker is not None
         return waiter.worker
 
-    def _release(self, worker: _Worker) -> None:
-        """A held worker is free: to the first queued run (still held), else idle."""
-        if self._waiters:
-            waiter = self._waiters.popleft()
-            waiter.worker = worker
-            waiter.event.set()
-            return
+    def _release(self, worker: WorkerHandle) -> None:
+        """A held worker is free: idle, and to the first queued run if there is one."""
         self._busy.discard(worker)
         self._idle.append(worker)
+        self._assign()
+
+    def _assign(self, *, replace: bool = False) -> None:
+        """The Pool's one scheduling decision, made whenever a worker or a run comes
+        or goes: hand idle workers to queued runs (first come, first served; the
+        worker idle the shortest first, its caches warm), and start workers for
+        vacant slots: every one after a worker left an open Pool (``replace``), else
+        as many as queued runs that no start under way will serve."""
+        while self._waiters and self._idle:
+            waiter = self._waiters.popleft()
+            worker = self._idle.pop()
+            self._busy.add(worker)
+            waiter.worker = worker
+            waiter.event.set()
+        if replace and self._state is _State.OPEN:
+            wanted = self._vacant
+        else:
+            wanted = len(self._waiters) - self._starting
+        for _ in range(min(wanted, self._vacant)):
+            self._vacant -= 1
+            self._starting += 1
+            self._spawn(self._replace)
+        if self._state is _State.OPEN:
+            slots = len(self._idle) + len(self._busy) + self._starting + self._vacant
+            assert slots == self.workers, f"{slots} worker slots, expected {self.workers}"
         self._poke()
 
-    def _ran(self, worker: _Worker) -> None:
+    def _ran(self, worker: WorkerHandle) -> None:
         """A held worker finished a run: release it, or recycle it after max_runs_per_worker."""
         worker.runs += 1
         if worker.runs < self.max_runs_per_worker:
@@ -813,7 +683,7 @@ class Pool:
             self._retire(worker, kill=False, stop=True)
 
     def _retire(
-        self, worker: _Worker, *, kill: bool, stop: bool = False, reaped: bool = False
+        self, worker: WorkerHandle, *, kill: bool, stop: bool = False, reaped: bool = False
     ) -> None:
         """A held worker leaves the Pool: stop, kill or reap it (in the background,
         unless the caller ``reaped`` it already) and start a replacement."""
@@ -823,26 +693,12 @@ class Pool:
             end = worker.stop if stop else worker.kill if kill else worker.reap
             self._spawn(end)
         self._vacant += 1
-        if self._state is _State.OPEN:
-            self._start_replacements(self._vacant)
-        else:
-            self._fill_vacancies()
-        self._poke()
-
-    def _fill_vacancies(self) -> None:
-        """Start workers for queued runs that no start under way will serve."""
-        self._start_replacements(len(self._waiters) - self._starting)
-
-    def _start_replacements(self, wanted: int) -> None:
-        for _ in range(min(wanted, self._vacant)):
-            self._vacant -= 1
-            self._starting += 1
-            self._spawn(self._replace)
+        self._assign(replace=True)
 
     async def _replace(self) -> None:
         try:
-            worker = await _Worker.start()
-        except _START_ERRORS as exc:
+            worker = await self._start_worker(self._frame_cap)
+        except START_ERRORS as exc:
             self._vacant += 1
             if self._waiters:  # tell one queued run, rather than leave it waiting
                 waiter = self._waiters.popleft()
@@ -852,11 +708,11 @@ class Pool:
         finally:
             self._starting -= 1
         self._workers[worker] = None
-        self._busy.add(worker)
-        self._release(worker)
+        self._idle.append(worker)
+        self._assign()
 
     async def _start_first(self) -> None:
-        worker = await _Worker.start()
+        worker = await self._start_worker(self._frame_cap)
         self._workers[worker] = None
         self._idle.append(worker)
 

@@ -6,7 +6,10 @@ array whose first element is the message type. Invariants this module keeps:
 - ``FrameReader.next_message`` never returns a partial message: it returns a
   message, or ``NEED_DATA`` until the whole frame has been fed;
 - a frame over ``max_frame_bytes`` is refused as soon as its header is read,
-  before its body is buffered;
+  before its body is buffered; the parent's cap for a worker's frames derives from
+  the Pool's limits (``frame_cap``), and the worker never frames a Service call or an
+  outcome over ``max_message_bytes``: it sends ``Oversize`` instead, so a script
+  cannot make a frame the parent refuses;
 - anything malformed (bad msgpack, unknown type, wrong field types) raises
   ProtocolError, and the stream is then unusable: the caller drops the worker.
 
@@ -24,7 +27,21 @@ from typing import Any, Final
 import msgpack
 
 MAX_FRAME_BYTES = 64 << 20
+"""The default cap of a FrameReader."""
+FRAME_LIMIT_BYTES = (1 << 32) - 1
+"""The largest frame the 4-byte header can describe."""
+FRAME_SLACK_BYTES = 1 << 20
+"""Room in a frame for everything but its payload and output (ids, trap message)."""
+TRAP_MESSAGE_MAX_CHARS = 64 << 10
+"""A trap message longer than this is cut (a wasm backtrace can be long)."""
 _HEADER = struct.Struct(">I")
+
+
+def frame_cap(max_message_bytes: int, stdout_limit: int, stderr_limit: int) -> int:
+    """The largest frame a worker sends under these limits: an outcome or Service call
+    (at most ``max_message_bytes``), or a trap with the output kept, plus slack."""
+    return max(max_message_bytes, stdout_limit + stderr_limit) + FRAME_SLACK_BYTES
+
 
 # Besides the pipes, a worker shares one word of memory with the parent: the id of
 # the last run it started, so the parent can tell whether a dead worker began a run.
@@ -70,6 +87,7 @@ class Run:
     memory_limit: int | None
     fuel: int | None
     clock_ns: int | None
+    max_message_bytes: int  # the worker sends Oversize for a call or outcome over it
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +131,29 @@ class Done:
     stderr_truncated: bool = False
 
 
-Message = Ready | Run | Call | Reply | Cancel | Done
+@dataclass(frozen=True, slots=True)
+class Oversize:
+    """worker -> parent: a Service call (``call_id`` > 0; the worker then waits for its
+    Reply) or the run's outcome (``call_id`` 0; the run is over) was ``size`` bytes,
+    over ``max_message_bytes``, and was not sent."""
 
-_TYPES: dict[int, type[Any]] = {0: Ready, 1: Run, 2: Call, 3: Reply, 4: Cancel, 5: Done}
+    run_id: int
+    call_id: int
+    size: int
+    memory_bytes: int
+
+
+Message = Ready | Run | Call | Reply | Cancel | Done | Oversize
+
+_TYPES: dict[int, type[Any]] = {
+    0: Ready,
+    1: Run,
+    2: Call,
+    3: Reply,
+    4: Cancel,
+    5: Done,
+    6: Oversize,
+}
 # (tag, fields-as-a-tuple getter) per type: encode is on every run's hot path, and
 # attrgetter is several times cheaper than dataclasses.astuple
 _TAGS_OF = {cls: tag for tag, cls in _TYPES.items()}
@@ -129,7 +167,18 @@ _DECODERS: dict[int, tuple[type[Any], tuple[frozenset[type], ...]]] = {
     _TAGS_OF[cls]: (cls, tuple(frozenset(allowed) for allowed in spec))
     for cls, spec in (
         (Ready, ((int,),)),
-        (Run, ((int,), (bytes,), (float, int, _NONE), (int, _NONE), (int, _NONE), (int, _NONE))),
+        (
+            Run,
+            (
+                (int,),
+                (bytes,),
+                (float, int, _NONE),
+                (int, _NONE),
+                (int, _NONE),
+                (int, _NONE),
+                (int,),
+            ),
+        ),
         (Call, ((int,), (int,), (bytes,))),
         (Reply, ((int,), (int,), (bytes,))),
         (Cancel, ((int,),)),
@@ -138,6 +187,7 @@ _DECODERS: dict[int, tuple[type[Any], tuple[frozenset[type], ...]]] = {
             ((int,), (bytes, _NONE), (int,), (int, _NONE), (str,), (bytes,), (bytes,))
             + ((bool,), (bool,)),
         ),
+        (Oversize, ((int,), (int,), (int,), (int,))),
     )
 }
 

@@ -9,11 +9,23 @@ from typing import Any
 
 import wasmtime
 
-from ._codec import CodecError, StaleHandle, pack, unpack
+from ._codec import (
+    OUTCOME_WRAPPER_LEVELS,
+    CodecError,
+    KeyRefused,
+    OverBudget,
+    StaleHandle,
+    ValueRefused,
+    object_budget,
+    pack,
+    unpack,
+    unpack_outline,
+)
 from ._errors import (
     DisconnectedError,
     FuelExhaustedError,
     HandleExhaustedError,
+    HashKeyError,
     InvalidScriptError,
     KobakoError,
     MemoryLimitError,
@@ -294,11 +306,29 @@ def decode_outcome(
     dispatcher: Dispatcher | None = None,
     limits: Limits | None = None,
 ) -> Execution:
-    """Turn the guest's outcome into an Execution, or raise the error it reports."""
-    empty = Execution(None, "", "", False, False, usage)
+    """Turn the guest's outcome into an Execution, or raise the error it reports.
+    The time spent decoding is added to ``usage.wall_time_s``."""
     handles = dispatcher.handles if dispatcher else None
+    max_bytes = limits.max_message_bytes if limits else MAX_MESSAGE_BYTES
+    started = time.perf_counter()
     try:
-        status, body, out, err, out_cut, err_cut, out_of_memory = unpack(payload, handles)
+        fields: Any = unpack(
+            payload,
+            handles,
+            wrapper_levels=OUTCOME_WRAPPER_LEVELS,
+            max_objects=object_budget(max_bytes),
+        )
+        failure: Exception | None = None
+    except (StaleHandle, ValueRefused, CodecError) as exc:
+        failure = exc
+    usage = Usage(usage.wall_time_s + time.perf_counter() - started, usage.memory_peak_bytes)
+    empty = Execution(None, "", "", False, False, usage)
+    if isinstance(failure, ValueRefused):
+        raise _refused_outcome(failure, payload, usage, max_bytes) from failure.__cause__
+    try:
+        if failure is not None:
+            raise failure
+        status, body, out, err, out_cut, err_cut, out_of_memory = fields
         if status not in (_STATUS_VALUE, _STATUS_ERROR):
             raise ValueError(f"unknown status {status!r}")
         if not isinstance(out, bytes) or not isinstance(err, bytes):
@@ -334,6 +364,29 @@ def decode_outcome(
     if origin is None:
         raise SandboxError(klass, message, lines, execution)
     raise _host_error(origin, klass, message, lines, execution, dispatcher)
+
+
+def _refused_outcome(
+    refusal: ValueRefused, payload: bytes, usage: Usage, max_bytes: int
+) -> SandboxError:
+    """The error for an outcome whose value the codec refused, with the run's output."""
+    execution = Execution(None, "", "", False, False, usage)
+    outline = unpack_outline(payload, skip=1)
+    if outline is not None and len(outline) == 7:
+        out, err, out_cut, err_cut = outline[2:6]
+        if isinstance(out, bytes) and isinstance(err, bytes):
+            execution = Execution(None, _text(out), _text(err), bool(out_cut), bool(err_cut), usage)
+    if isinstance(refusal, KeyRefused):
+        return HashKeyError("ArgumentError", str(refusal), [], execution)
+    if isinstance(refusal, OverBudget):
+        return MessageSizeError(
+            "Kobako::MessageSizeError",
+            f"the run's outcome decodes into more than {object_budget(max_bytes)} arrays,"
+            f" hashes and ext values (max_message_bytes // 16)",
+            [],
+            execution,
+        )
+    return SandboxError("ArgumentError", str(refusal), [], execution)
 
 
 def _origin(value: object) -> tuple[int, str, str] | None:

@@ -35,11 +35,15 @@ from typing import Any
 
 from . import _attrs as attrs
 from ._codec import (
+    CALL_WRAPPER_LEVELS,
     CodecError,
     HandleExhausted,
     HandleTable,
+    OverBudget,
     StaleHandle,
+    ValueRefused,
     WireError,
+    object_budget,
     pack,
     to_wire,
     unpack,
@@ -261,10 +265,24 @@ class Dispatcher:
             return _error(GUEST_CALL_LIMIT, f"more than {limit} Service calls in one run")
         if len(payload) > self.limits.max_message_bytes:
             return _error(GUEST_MESSAGE_SIZE, self._too_big("call", len(payload)))
+        budget = object_budget(self.limits.max_message_bytes)
         try:
-            target, name, args, kwargs = unpack(payload, self.handles)
+            target, name, args, kwargs = unpack(
+                payload, self.handles, wrapper_levels=CALL_WRAPPER_LEVELS, max_objects=budget
+            )
         except StaleHandle as exc:
             return _error(GUEST_DISCONNECTED, f"Handle #{exc.args[0]} is not live in this run")
+        except OverBudget:
+            return _error(
+                GUEST_MESSAGE_SIZE,
+                f"Service call decodes into more than {budget} arrays, hashes and ext values"
+                " (max_message_bytes // 16)",
+            )
+        except ValueRefused as exc:  # keys Python would merge, flood or cannot hash; depth
+            cause = exc.__cause__
+            if isinstance(cause, Exception) and not isinstance(cause, TypeError):
+                return self._service_raised(cause)  # a Handle key's own __hash__ or __eq__
+            return _error("ArgumentError", f"service argument: {exc}")
         except (CodecError, ValueError, TypeError):
             return _error("ArgumentError", "malformed service call")
         except Exception as exc:  # a host object's own code failed (a Handle key's __hash__)

@@ -14,14 +14,26 @@ and a mode switch keep the two readers apart. The watcher checks for a running g
 every WATCH_TICK_S rather than being woken for each run (a thread wake-up per run
 cost more than the rest of the worker's overhead); it sleeps on a condition once the
 worker has been idle for WATCH_LINGER_S.
+
+Signals and orphans: the boot code (``_process.WORKER_BOOT``) ignores SIGINT and
+SIGTSTP before anything is imported, so a terminal's Ctrl-C or Ctrl-Z reaches only
+the parent, which shuts the Pool down. The worker must not outlive its parent,
+whatever the guest is doing: the watcher thread exits the process when the parent's
+pipe ends while a guest runs, and checks the parent's pid every PARENT_CHECK_S; on
+Linux the kernel also signals the worker when the parent dies (PR_SET_PDEATHSIG),
+which wakes the watcher or the main thread at once. (The pid is checked rather than
+the signal trusted: the kernel sends it when the *thread* that started the worker
+exits, and trio starts processes from a worker thread.)
 """
 
 from __future__ import annotations
 
 import collections
+import ctypes
 import mmap
 import os
 import select
+import signal
 import sys
 import threading
 import time
@@ -34,6 +46,39 @@ _READ_BYTES = 1 << 16
 WATCH_TICK_S = 0.005
 WATCH_TICK_MS = 5
 WATCH_LINGER_S = 1.0
+PARENT_CHECK_S = 0.25
+PARENT_CHECK_MS = 250
+EXIT_ORPHANED = 3
+"""The worker's exit status when it finds its parent gone."""
+_PR_SET_PDEATHSIG = 1
+_PARENT_DEATH_SIGNAL = signal.SIGUSR1
+
+
+def _exit_if_orphaned(parent_pid: int | None) -> None:
+    """Exit at once (whatever the guest is doing) if the parent is gone."""
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(EXIT_ORPHANED)
+
+
+def watch_parent(parent_pid: int) -> int | None:
+    """Have the kernel signal this process when its parent dies (Linux), exiting then,
+    and exit now if it is already gone. Returns the fd that becomes readable when the
+    signal arrives (for the watcher thread), or None where there is no such signal."""
+    _exit_if_orphaned(parent_pid)
+    if not sys.platform.startswith("linux"):  # pragma: no cover - the pid check remains
+        return None
+    # the handler runs when the main thread runs Python (a blocking read included); the
+    # wakeup fd tells the watcher thread while the main thread is inside the guest
+    signal.signal(_PARENT_DEATH_SIGNAL, lambda *_: _exit_if_orphaned(parent_pid))
+    readable, writable = os.pipe()
+    os.set_blocking(readable, False)
+    os.set_blocking(writable, False)
+    signal.set_wakeup_fd(writable, warn_on_full_buffer=False)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(_PARENT_DEATH_SIGNAL), 0, 0, 0) != 0:
+        return None  # pragma: no cover - the pid check remains
+    _exit_if_orphaned(parent_pid)  # it may have died before prctl took effect
+    return readable
 
 
 class _Cancelled(Exception):
@@ -43,11 +88,22 @@ class _Cancelled(Exception):
 class Worker:
     _guest_thread = 0  # the thread running the current guest, for _interrupt
 
-    def __init__(self, inbox: BinaryIO, outbox: BinaryIO, started: mmap.mmap | None = None) -> None:
+    def __init__(
+        self,
+        inbox: BinaryIO,
+        outbox: BinaryIO,
+        started: mmap.mmap | None = None,
+        parent_pid: int | None = None,
+        parent_signal_fd: int | None = None,
+    ) -> None:
         self._inbox = inbox.fileno()
         self._outbox = outbox.fileno()
         self._keep = (inbox, outbox)  # own the file objects, so the fds stay open
-        self._reader = proto.FrameReader()
+        # the parent is trusted: its frames (a Run with a long script, a reply of up to
+        # max_message_bytes) are limited only by the header
+        self._reader = proto.FrameReader(proto.FRAME_LIMIT_BYTES)
+        self._parent_pid = parent_pid
+        self._parent_signal_fd = parent_signal_fd
         self._backlog: collections.deque[proto.Message | None] = collections.deque()
         self._eof = False
         self._current: proto.Run | None = None
@@ -139,6 +195,8 @@ class Worker:
     def _watch(self) -> None:
         poller = select.poll()
         poller.register(self._inbox, select.POLLIN)
+        if self._parent_signal_fd is not None:
+            poller.register(self._parent_signal_fd, select.POLLIN)
         while True:
             with self._lock:
                 while (
@@ -156,8 +214,15 @@ class Worker:
                 time.sleep(WATCH_TICK_S)
                 continue
             # until something arrives (the GIL is released meanwhile), or a tick if the
-            # run is being cancelled
-            if not poller.poll(WATCH_TICK_MS if cancelling else None):
+            # run is being cancelled, or the next check that the parent lives
+            events = poller.poll(WATCH_TICK_MS if cancelling else PARENT_CHECK_MS)
+            _exit_if_orphaned(self._parent_pid)
+            if self._parent_signal_fd is not None and any(
+                fd == self._parent_signal_fd for fd, _ in events
+            ):
+                self._drain_parent_signal()
+                events = [(fd, ev) for fd, ev in events if fd != self._parent_signal_fd]
+            if not events:
                 continue
             with self._lock:
                 if not self._guest_running or self._handovers != handovers:
@@ -179,15 +244,22 @@ class Worker:
         except OSError:
             data = b""
         if not data:
-            self._eof = True
-            if self._current is not None:
-                self._cancelled(self._current.run_id)  # the parent is gone: stop the guest
-            return False
+            # only the parent holds the pipe's other end: it is gone (or it gave up on
+            # this worker), and a guest without a deadline would spin forever
+            os._exit(EXIT_ORPHANED)
         self._reader.feed(data)
         self._parse()
         return not self._eof
 
-    def _run(self, run: proto.Run) -> proto.Done:
+    def _drain_parent_signal(self) -> None:
+        assert self._parent_signal_fd is not None
+        try:
+            while os.read(self._parent_signal_fd, 64):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _run(self, run: proto.Run) -> proto.Done | proto.Oversize:
         if self._started is not None:
             proto.write_started(self._started, run.run_id)  # before anything can be seen
         metered = run.fuel is not None
@@ -200,7 +272,11 @@ class Worker:
             calls += 1
             self._guest(False)
             try:
-                self.send(proto.Call(run.run_id, calls, payload))
+                if len(payload) > run.max_message_bytes:
+                    # the parent answers as the Sandbox does, without the bytes
+                    self.send(proto.Oversize(run.run_id, calls, len(payload), 0))
+                else:
+                    self.send(proto.Call(run.run_id, calls, payload))
                 while True:
                     message = self._next()
                     cancelled = isinstance(message, proto.Cancel) and message.run_id == run.run_id
@@ -227,14 +303,17 @@ class Worker:
             )
         except GuestTrap as exc:
             code = exc.code.value if exc.code is not None else None
+            message = str(exc)[: proto.TRAP_MESSAGE_MAX_CHARS]
             out = exc.output
             return proto.Done(
-                run.run_id, None, exc.memory_bytes, code, str(exc),
+                run.run_id, None, exc.memory_bytes, code, message,
                 out.stdout, out.stderr, out.stdout_truncated, out.stderr_truncated,
             )  # fmt: skip
         finally:
             self._guest(False)
             self._current = self._cancel = None
+        if len(raw.payload) > run.max_message_bytes:
+            return proto.Oversize(run.run_id, 0, len(raw.payload), raw.memory_bytes)
         return proto.Done(run.run_id, raw.payload, raw.memory_bytes, None, "")
 
 
@@ -248,8 +327,10 @@ def main() -> None:
     started = None
     if len(sys.argv) > 1:  # the fd of the memory shared with the parent
         started = mmap.mmap(int(sys.argv[1]), proto.STARTED_BYTES)
+    parent_pid = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    signal_fd = watch_parent(parent_pid) if parent_pid is not None else None
     try:
-        Worker(inbox, outbox, started).serve()
+        Worker(inbox, outbox, started, parent_pid, signal_fd).serve()
     except BrokenPipeError:
         pass  # the parent is gone
 

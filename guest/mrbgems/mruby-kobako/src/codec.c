@@ -4,7 +4,13 @@
  * Float (float64), String (str when valid UTF-8, else bin), Symbol (ext
  * SYMBOL), Array, Hash and Kobako::Handle (ext HANDLE, a host table id).
  * Anything else has no wire form. Encoding runs no
- * Ruby code, so a script cannot intercept it; decoding trusts no length. */
+ * Ruby code, so a script cannot intercept it; decoding trusts no length.
+ *
+ * Depth: every value (a run's value, one Service argument, a Service reply) may
+ * nest KOBAKO_MAX_DEPTH containers. Each encode or decode call here allows one
+ * level more, for the wrapper around such values (a call's args Array and
+ * kwargs Hash, a reply's or request's envelope); the host checks the exact rule
+ * on what it receives (src/kobako_async/_codec.py). */
 #include <stdio.h>
 #include <string.h>
 #include <mruby.h>
@@ -43,13 +49,17 @@ kobako_utf8_valid(const uint8_t *s, uint32_t n)
   return 1;
 }
 
+/* Containers one encode or decode call may nest: a value's own levels plus
+ * its wrapper's. */
+#define CODEC_MAX_LEVELS (KOBAKO_MAX_DEPTH + 1)
+
 /* ---- encoder ---- */
 
 typedef struct {
   mrb_state *mrb;
   kobako_buf *out;
   kobako_codec_error *err;
-  const void *path[KOBAKO_MAX_DEPTH + 1]; /* containers being encoded, for cycles */
+  const void *path[CODEC_MAX_LEVELS]; /* containers being encoded, for cycles */
   int depth;
 } encoder;
 
@@ -126,7 +136,7 @@ enc_enter(encoder *e, const void *container)
       return enc_fail(e, "ArgumentError", "cyclic structure has no wire form%s", "");
     }
   }
-  if (e->depth >= KOBAKO_MAX_DEPTH) {
+  if (e->depth >= CODEC_MAX_LEVELS) {
     return enc_fail(e, "ArgumentError", "value nested deeper than 128 levels%s", "");
   }
   e->path[e->depth++] = container;
@@ -279,7 +289,7 @@ dec_str(decoder *d, uint32_t n, mrb_value *out)
 static int
 dec_enter(decoder *d, int depth)
 {
-  if (depth < KOBAKO_MAX_DEPTH) return 0;
+  if (depth < CODEC_MAX_LEVELS) return 0;
   d->err->klass = "ArgumentError";
   snprintf(d->err->message, sizeof(d->err->message), "value nested deeper than 128 levels");
   return -1;
