@@ -174,7 +174,7 @@ class Worker:
             self._interrupt()
 
     def _interrupt(self) -> None:
-        """Stop the current run's guest (it runs on the main thread): it traps."""
+        """Stop the current run's guest, on the thread running it: it traps."""
         run = self._current
         if run is not None:
             self._runners[run.fuel is not None].interrupt(self._guest_thread)
