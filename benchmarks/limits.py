@@ -5,7 +5,11 @@
   deadline (the deadline can only fire once the guest runs again);
 - memory limit: wall time to MemoryLimitError for a script that grows memory in small
   steps until the 64 MiB default, and for one allocation far over it;
-- fuel: wall time to FuelExhaustedError for ``loop {}`` with 100 M units of fuel.
+- fuel: wall time to FuelExhaustedError for ``loop {}`` with 100 M units of fuel;
+- timeout with a large memory limit: wall time to TimeoutError at ``timeout=0.05``
+  under ``memory_limit=4 GiB`` for one ``Array.new(n)`` of 64 MiB, 512 MiB and 1 GiB of
+  values: the overshoot is the guest's first touch of that memory (page faults) in a
+  bulk-memory instruction the epoch cannot interrupt, plus the slot reset.
 
 Figures only; the target is judged in ``report``. Run alone with
 ``python -m benchmarks.limits [--quick]``.
@@ -22,11 +26,16 @@ from .stats import latency_summary
 TIMEOUT_S = 0.2
 FUEL = 100_000_000
 MEMORY_LIMIT = 64 << 20
+LARGE_TIMEOUT_S = 0.05
+LARGE_MEMORY_LIMIT = 4 << 30
+# Array.new(n): 8-byte values (NaN boxing); 2**27 - 1 is the largest Array there is
+LARGE_ARRAYS = {"64MiB": 1 << 23, "512MiB": 1 << 26, "1GiB": (1 << 27) - 1}
 SCRIPTS = {
     "timeout_loop": "loop {}",
     "timeout_service": "Nap.call(0.3); loop {}",
     "memory_growth": 'a = []; loop { a << "x" * 1000 }',
-    "memory_one_allocation": '"a" * (1 << 30)',
+    # 1 GiB - 1 byte: the longest String there is (1 GiB hits the size cap instead)
+    "memory_one_allocation": '"a" * ((1 << 30) - 1)',
     "fuel_loop": "loop {}",
 }
 
@@ -51,6 +60,17 @@ def _time_to_error(
         else:
             raise RuntimeError(f"{script!r} did not raise {error.__name__}")
     return {**latency_summary(times), "memory_peak_bytes": max(peaks)}
+
+
+def _large_allocations(runs: int) -> dict[str, Any]:
+    """Time to TimeoutError (timeout 0.05 s, memory_limit 4 GiB) per Array size."""
+    from kobako_async import Sandbox, TimeoutError
+
+    sandbox = Sandbox(timeout=LARGE_TIMEOUT_S, memory_limit=LARGE_MEMORY_LIMIT)
+    return {
+        name: _time_to_error(sandbox.run, f"Array.new({n}); loop {{}}", TimeoutError, runs=runs)
+        for name, n in LARGE_ARRAYS.items()
+    }
 
 
 def measure(*, quick: bool) -> dict[str, Any]:
@@ -83,6 +103,11 @@ def measure(*, quick: bool) -> dict[str, Any]:
             memory.run, SCRIPTS["memory_one_allocation"], MemoryLimitError, runs=runs
         ),
         "fuel_loop": _time_to_error(fuel.run, SCRIPTS["fuel_loop"], FuelExhaustedError, runs=runs),
+        "timeout_large_allocation": {
+            "timeout_s": LARGE_TIMEOUT_S,
+            "memory_limit_bytes": LARGE_MEMORY_LIMIT,
+            **_large_allocations(2 if quick else 5),
+        },
     }
 
 

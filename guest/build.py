@@ -72,6 +72,10 @@ EH_FLAGS = [
     "-mllvm",
     "-wasm-use-legacy-eh=false",
     "-mexception-handling",
+    # memset/memcpy are mem.c's chunked loops, not one bulk-memory instruction: the
+    # epoch (the timeout) is checked in loops, never inside one that may touch 1 GiB
+    "-mno-bulk-memory",
+    "-mno-bulk-memory-opt",
 ]
 STACK_BYTES = 1 << 20
 DEB_SRC_LIST = Path("/etc/apt/sources.list.d/kobako-deb-src.sources")

@@ -7,7 +7,11 @@ GUEST_DIR = File.expand_path(__dir__)
 
 # Every translation unit must use the same setjmp/longjmp lowering: mruby raises
 # Ruby exceptions with longjmp, which on wasm needs the exception-handling proposal.
-KOBAKO_EH_FLAGS = %w[-mllvm -wasm-enable-sjlj -mllvm -wasm-use-legacy-eh=false -mexception-handling]
+# No bulk memory: memset/memcpy are the gem's chunked loops (mruby-kobako/src/mem.c),
+# where the epoch (the timeout) is checked, not one instruction that may first-touch
+# a GiB for seconds.
+KOBAKO_EH_FLAGS = %w[-mllvm -wasm-enable-sjlj -mllvm -wasm-use-legacy-eh=false -mexception-handling
+                     -mno-bulk-memory -mno-bulk-memory-opt]
 
 # Fidelity with CRuby: character-counting strings and 64-bit integers.
 # Size caps: on wasm32 a String's or Array's length and capacity are 32-bit (and

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+import wasmtime
 
 from kobako_async import GuestLoadError, SandboxError, TrapError
 from kobako_async._codec import pack
-from kobako_async._guest import GuestRunner, default_wasm_path
+from kobako_async._guest import GuestRunner, GuestTrap, default_wasm_path
+from kobako_async._guestfile import ABI_VERSION, INFO_SECTION
 from kobako_async._limits import Limits
 from kobako_async._sandbox import Usage, decode_outcome
 from kobako_async._services import Dispatcher
@@ -109,3 +115,204 @@ def test_malformed_outcome_is_a_trap(payload: bytes) -> None:
     """An outcome that breaks the ABI raises TrapError, never another exception."""
     with pytest.raises(TrapError, match="broke the ABI"):
         decode_outcome(payload, Usage(0.0, 0))
+
+
+# ---- the host imports, against tiny hand-written guests ----
+
+TINY_GUEST = """
+(module
+  (import "wasi_snapshot_preview1" "clock_time_get"
+    (func $clock (param i32 i64 i32) (result i32)))
+  (import "kobako" "dispatch" (func $dispatch (param i32 i32 i32 i32) (result i64)))
+  {imports}
+  (memory (export "memory") 1)
+  (func (export "kobako_abi_version") (result i32) (i32.const 2))
+  (func (export "kobako_inbox") (result i64) (i64.const 0x0000100000000400))
+  (func (export "kobako_output_state") (result i32) (i32.const 8192))
+  (func (export "kobako_alloc") (param i32) (result i32) (i32.const 0))
+  ;; the request's first byte picks what to do: 1 calls dispatch, 2 the clock,
+  ;; anything else (the runner's own `nil` run) nothing; the outcome is memory[256, 268)
+  (func (export "kobako_run") (param $req i32) (param $len i32) (result i64)
+    (if (i32.eq (i32.load8_u (local.get $req)) (i32.const 1))
+      (then (i64.store (i32.const 256)
+        (call $dispatch (i32.const {call_ptr}) (i32.const {call_len})
+                        (i32.const {out_ptr}) (i32.const {out_cap})))))
+    (if (i32.eq (i32.load8_u (local.get $req)) (i32.const 2))
+      (then (i32.store (i32.const 264)
+        (call $clock (i32.load8_u offset=1 (local.get $req)) (i64.const 0)
+                     (i32.const {clock_ptr})))))
+    {body}
+    (i64.const 0x000001000000000c)))
+"""
+
+
+def tiny_runner(tmp_path: Path, **fields: object) -> GuestRunner:
+    """A GuestRunner over TINY_GUEST with the given fields filled in."""
+    values: dict[str, object] = {
+        "imports": "", "body": "", "call_ptr": 0, "call_len": 4, "out_ptr": 512,
+        "out_cap": 64, "clock_ptr": 256,
+    }  # fmt: skip
+    values.update(fields)
+    path = tmp_path / "tiny.wasm"
+    path.write_bytes(wasmtime.wat2wasm(TINY_GUEST.format(**values)) + _guest_section())
+    return GuestRunner(wasm_path=path, cache_dir=tmp_path)
+
+
+def _guest_section() -> bytes:
+    """The custom section that marks a kobako guest of this ABI (guest/build.py's)."""
+    name, data = INFO_SECTION.encode(), json.dumps({"abi": ABI_VERSION}).encode()
+    payload = _leb128(len(name)) + name + data
+    return b"\x00" + _leb128(len(payload)) + payload
+
+
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def clock_reading(runner: GuestRunner, clock_id: int, clock_ns: int | None) -> tuple[int, int]:
+    """(nanoseconds written, errno returned) of one clock_time_get by the guest."""
+    payload = runner.run(bytes([2, clock_id]), None, DISPATCH, clock_ns=clock_ns).payload
+    return int.from_bytes(payload[:8], "little"), int.from_bytes(payload[8:], "little")
+
+
+@pytest.mark.parametrize(
+    "clock_id", [0, 1, 2, 3], ids=["realtime", "monotonic", "process", "thread"]
+)
+def test_hermetic_clock_is_fixed_for_every_clock(tmp_path: Path, clock_id: int) -> None:
+    """With a fixed clock_ns, every clock id (the monotonic one included) reads it."""
+    runner = tiny_runner(tmp_path)
+    assert clock_reading(runner, clock_id, 0) == (0, 0)
+    assert clock_reading(runner, clock_id, 1_234_567) == (1_234_567, 0)
+
+
+def test_permissive_clock_reads_the_host_clocks(tmp_path: Path) -> None:
+    """With clock_ns=None, id 0 reads the real time and id 1 the monotonic clock."""
+    runner = tiny_runner(tmp_path)
+    before_wall, before_mono = time.time_ns(), time.monotonic_ns()
+    wall, mono = clock_reading(runner, 0, None), clock_reading(runner, 1, None)
+    assert before_wall <= wall[0] <= time.time_ns() and wall[1] == 0
+    assert before_mono <= mono[0] <= time.monotonic_ns() and mono[1] == 0
+
+
+def test_clock_pointer_outside_memory_is_efault(tmp_path: Path) -> None:
+    """clock_time_get with an out-of-bounds result pointer returns EFAULT, writes nothing."""
+    runner = tiny_runner(tmp_path, clock_ptr=65532)
+    assert clock_reading(runner, 0, 0) == (0, 21)
+
+
+def test_dispatch_in_bounds_reaches_the_host(tmp_path: Path) -> None:
+    """A well-formed dispatch hands the call's bytes over and writes the reply."""
+    seen: list[bytes] = []
+
+    def dispatch(call: bytes) -> bytes:
+        seen.append(call)
+        return b"reply"
+
+    runner = tiny_runner(
+        tmp_path,
+        call_ptr=4096,
+        call_len=1,
+        body="(memory.copy (i32.const 260) (i32.const 512) (i32.const 5))",
+    )
+    payload = runner.run(b"\x01", None, dispatch).payload
+    assert seen == [b"\x01"]  # the request, in the inbox at 4096
+    # the reply's length, then the reply (copied next to it by the guest)
+    assert payload[:4] == (5).to_bytes(4, "little") and payload[4:9] == b"reply"
+
+
+@pytest.mark.parametrize(
+    ("call_ptr", "call_len", "out_ptr", "out_cap"),
+    [
+        (65530, 100, 512, 64),
+        (0xFFFFFFF0, 32, 512, 64),
+        (0, 0xFFFFFFFF, 512, 64),
+        (0, 4, 65000, 1000),
+        (0, 4, 0xFFFFFFFF, 2),
+    ],
+    ids=["call-past-end", "call-wraps", "call-huge", "reply-past-end", "reply-wraps"],
+)
+def test_dispatch_pointers_outside_memory_trap(
+    tmp_path: Path, call_ptr: int, call_len: int, out_ptr: int, out_cap: int
+) -> None:
+    """A dispatch whose call or reply buffer leaves linear memory traps before the
+    host reads or writes anything, and the runner works on."""
+    seen: list[bytes] = []
+    runner = tiny_runner(
+        tmp_path, call_ptr=call_ptr, call_len=call_len, out_ptr=out_ptr, out_cap=out_cap
+    )
+    with pytest.raises(GuestTrap, match="service call outside its memory"):
+        runner.run(b"\x01", None, lambda call: seen.append(call) or b"")
+    assert seen == []
+    assert runner.run(b"\x00", None, DISPATCH).payload == bytes(12)
+
+
+@pytest.mark.parametrize(
+    ("imports", "named"),
+    [
+        ('(import "env" "getpid" (func (result i32)))', "env.getpid"),
+        ('(import "wasi_snapshot_preview1" "mem" (memory 1))', "wasi_snapshot_preview1.mem"),
+        ('(import "wasi_snapshot_preview1" "g" (global i32))', "wasi_snapshot_preview1.g"),
+    ],
+    ids=["other-module", "wasi-memory", "wasi-global"],
+)
+def test_imports_other_than_wasi_functions_are_refused(
+    tmp_path: Path, imports: str, named: str
+) -> None:
+    """A guest importing anything but WASI functions and kobako's own is refused."""
+    with pytest.raises(GuestLoadError, match=f"guest imports {named}, which kobako does not"):
+        tiny_runner(tmp_path, imports=imports)
+
+
+def test_wasi_stubs_grant_nothing(tmp_path: Path) -> None:
+    """A WASI function other than the clock (fd_write, here) returns EBADF."""
+    runner = tiny_runner(
+        tmp_path,
+        imports='(import "wasi_snapshot_preview1" "fd_write"'
+        " (func $fd_write (param i32 i32 i32 i32) (result i32)))",
+        body="(i32.store (i32.const 256) (call $fd_write (i32.const 1) (i32.const 0)"
+        " (i32.const 0) (i32.const 0)))",
+    )
+    assert runner.run(b"\x00", None, DISPATCH).payload[:4] == (8).to_bytes(4, "little")
+
+
+THREADS_CHILD = """
+import threading
+import kobako_async
+
+class Svc:
+    def echo(self, value):
+        return value
+
+sandbox = kobako_async.Sandbox(timeout=10.0).bind("Svc", Svc())
+wrong = []
+
+def work(n):
+    for i in range(40):
+        calls = f"Svc.echo({n}), Svc.echo({i}), Svc.echo('x' * 20_000).size"
+        script = f"t = Time.now.to_i; [{calls}, t]"
+        value = sandbox.run(script).value
+        if value != [n, i, 20_000, 0]:
+            wrong.append(value)
+
+threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("wrong", wrong)
+"""
+
+
+def test_host_calls_are_per_thread() -> None:
+    """4 threads running Service calls (small and past the reply buffer) and the clock
+    on one Sandbox each get their own results, and the process survives (in a child:
+    state shared between threads aborts it)."""
+    out = subprocess.run(
+        [sys.executable, "-c", THREADS_CHILD], capture_output=True, text=True, timeout=120
+    )
+    assert (out.returncode, out.stdout) == (0, "wrong []\n"), out.stderr[-2000:]

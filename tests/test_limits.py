@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import builtins
 import math
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
 from typing import Any
 
@@ -15,13 +20,23 @@ from kobako_async import (
     KobakoError,
     MemoryLimitError,
     MessageSizeError,
+    Pool,
     Sandbox,
     SandboxError,
     ServiceCallLimitError,
     TimeoutError,
     TrapError,
 )
-from kobako_async._guest import EPOCH_TICK_S, TickClock
+from kobako_async._deadline import (
+    EPOCH_TICK_S,
+    MAIN_THREAD_CHECK_TICKS,
+    MAX_CHECK_TICKS,
+    EpochTicker,
+    RunDeadline,
+    StopReason,
+    TickClock,
+)
+from kobako_async._guest import get_runner
 from kobako_async._limits import MAX_TIMEOUT_S
 
 MiB = 1 << 20
@@ -232,6 +247,8 @@ def test_per_run_memory_limit_override() -> None:
     with pytest.raises(MemoryLimitError, match=r"memory limit \(4194304 bytes\)"):
         tight.run('("a" * (8 << 20)).size', memory_limit=4 * MiB)
     assert tight.run('("a" * (8 << 20)).size').value == 8 * MiB
+    with pytest.raises(MemoryLimitError, match=f"memory limit \\({3 * MiB} bytes\\)"):
+        Sandbox().run('"a" * (4 << 20); :ok', memory_limit=3 * MiB)
 
 
 def test_memory_limit_none_allows_more_than_the_default() -> None:
@@ -585,3 +602,310 @@ def test_host_access_raises_and_the_next_run_works(profile: Any, script: str) ->
     assert type(info.value) is SandboxError
     assert info.value.klass in ("NameError", "NoMethodError", "NotImplementedError", "LoadError")
     assert works(sandbox)
+
+
+# ---- output of a stopped run (issue 12 item 10) ----
+
+
+def test_timeout_keeps_what_the_script_printed() -> None:
+    """A TimeoutError carries the stdout and stderr the script wrote before it."""
+    with pytest.raises(TimeoutError, match="timeout of 0.3 s") as info:
+        Sandbox(timeout=0.3).run('puts "step 1 done"; warn "careful"; loop {}')
+    ex = info.value.execution
+    assert (ex.stdout, ex.stderr) == ("step 1 done\n", "careful\n")
+    assert (ex.stdout_truncated, ex.stderr_truncated) == (False, False)
+
+
+def test_fuel_exhaustion_keeps_what_the_script_printed() -> None:
+    """A FuelExhaustedError carries the output written before the fuel ran out."""
+    with pytest.raises(FuelExhaustedError, match="fuel") as info:
+        Sandbox(timeout=None, fuel=10_000_000).run('print "a", "b"; $stderr.write("e"); loop {}')
+    assert (info.value.execution.stdout, info.value.execution.stderr) == ("ab", "e")
+
+
+def test_output_of_a_stopped_run_keeps_the_output_limit() -> None:
+    """Output read after a trap is cut at stdout_limit and flagged as truncated."""
+    with pytest.raises(TimeoutError) as info:
+        Sandbox(timeout=0.1, stdout_limit=5).run('print "x" * 100; loop {}')
+    assert info.value.execution.stdout == "xxxxx"
+    assert info.value.execution.stdout_truncated is True
+
+
+def test_memory_limit_keeps_what_the_script_printed() -> None:
+    """A MemoryLimitError carries the output written before memory ran out."""
+    with pytest.raises(MemoryLimitError) as info:
+        Sandbox(memory_limit=16 * MiB).run('puts "before"; a = []; loop { a << "x" * 1000 }')
+    assert info.value.execution.stdout == "before\n"
+
+
+@pytest.mark.anyio
+async def test_pool_timeout_and_fuel_keep_what_the_script_printed() -> None:
+    """The Pool's TimeoutError and FuelExhaustedError carry the worker guest's output."""
+    async with Pool(workers=1, timeout=0.3) as pool:
+        with pytest.raises(TimeoutError) as timed_out:
+            await pool.run('puts "step 1 done"; loop {}')
+        with pytest.raises(FuelExhaustedError) as no_fuel:
+            await pool.run('warn "w"; loop {}', timeout=None, fuel=10_000_000)
+        assert (await pool.run("1 + 1")).value == 2
+    assert timed_out.value.execution.stdout == "step 1 done\n"
+    assert no_fuel.value.execution.stderr == "w\n"
+
+
+# ---- the deadline (issue 12 item 14) ----
+
+
+def test_deadline_checks_against_the_runs_own_start() -> None:
+    """A deadline check stops a run only once its timeout has elapsed since its own
+    start; before that it re-arms, rounding the ticks left up."""
+    deadline = RunDeadline(0.2, 100.0, main_thread=False)
+    assert deadline.ticks_to_next_check(100.0) == 40
+    assert deadline.ticks_to_next_check(100.1026) == 20  # 97.4 ms left
+    assert deadline.ticks_to_next_check(100.1971) == 1  # 2.9 ms left: one more tick
+    assert deadline.stop is None
+    assert deadline.ticks_to_next_check(100.2) is None
+    assert deadline.stop is StopReason.TIMEOUT
+
+
+def test_deadline_checks_are_capped() -> None:
+    """A far deadline, or none, is still checked every MAX_CHECK_TICKS (every
+    MAIN_THREAD_CHECK_TICKS on the main thread); a requested stop ends the run at the
+    next check and keeps the first reason."""
+    assert RunDeadline(None, 0.0, main_thread=False).ticks_to_next_check(5.0) == MAX_CHECK_TICKS
+    far = RunDeadline(60.0, 0.0, main_thread=True)
+    assert far.ticks_to_next_check(1.0) == MAIN_THREAD_CHECK_TICKS
+    far.request_stop(StopReason.INTERRUPTED)
+    far.request_stop(StopReason.TIMEOUT)
+    assert far.ticks_to_next_check(1.0) is None
+    assert far.stop is StopReason.INTERRUPTED
+
+
+def test_a_short_timeout_never_fires_early() -> None:
+    """timeout=0.005 with a script needing ~2.4 ms: no run raises TimeoutError before
+    5 ms have passed (on an idle machine none raises at all)."""
+    sandbox = Sandbox(timeout=0.005)
+    script = "x = 0; i = 0; while i < 15_000; x += i; i += 1; end; x"
+    for _ in range(100):
+        try:
+            assert sandbox.run(script).value == 112_492_500
+        except TimeoutError as exc:
+            assert exc.execution.usage.wall_time_s >= 0.005
+
+
+def test_timeout_is_never_early() -> None:
+    """Every TimeoutError of `loop {}` at 0.2 s comes after at least 0.2 s."""
+    sandbox = Sandbox(timeout=0.2)
+    for _ in range(10):
+        with pytest.raises(TimeoutError) as info:
+            sandbox.run("loop {}")
+        assert info.value.execution.usage.wall_time_s >= 0.2
+
+
+def test_timeout_is_not_late_by_a_fraction() -> None:
+    """`loop {}` at timeout=1.0 stops well within 10% of it (a deadline 15% late fails)."""
+    err, elapsed = timed(Sandbox(timeout=1.0).run, "loop {}")
+    assert type(err) is TimeoutError
+    assert 1.0 <= err.execution.usage.wall_time_s <= elapsed < 1.1
+
+
+def _hold_the_gil(stop: threading.Event) -> None:
+    while not stop.is_set():
+        sum(range(1000))
+
+
+def test_deadline_holds_under_gil_holding_threads() -> None:
+    """With 3 threads holding the GIL, `loop {}` at 0.5 s on another thread still stops
+    before 1.25 s: the ticker adds every tick that fell due, not one per wake-up (one
+    tick per late wake-up takes 2-3 s here)."""
+    stop = threading.Event()
+    hogs = [threading.Thread(target=_hold_the_gil, args=(stop,)) for _ in range(3)]
+    result: list[Any] = []
+    runner = threading.Thread(
+        target=lambda: result.append(timed(Sandbox(timeout=0.5).run, "loop {}"))
+    )
+    for thread in hogs:
+        thread.start()
+    try:
+        runner.start()
+        runner.join(10)
+    finally:
+        stop.set()
+        for thread in hogs:
+            thread.join()
+    [(err, elapsed)] = result
+    assert type(err) is TimeoutError
+    assert 0.5 <= elapsed < 1.25
+
+
+def test_ticker_counts_elapsed_time_not_wake_ups() -> None:
+    """Under 3 GIL-holding threads the ticker's wake-ups come late, yet over 0.5 s it
+    adds at least 80% of the ticks that fell due."""
+    ticker = EpochTicker(lambda: None)
+    stop = threading.Event()
+    hogs = [threading.Thread(target=_hold_the_gil, args=(stop,)) for _ in range(3)]
+    for thread in hogs:
+        thread.start()
+    ticker.acquire()
+    started = time.monotonic()
+    try:
+        stop.wait(0.5)
+    finally:
+        elapsed = time.monotonic() - started
+        ticker.release()
+        stop.set()
+        for thread in hogs:
+            thread.join()
+    assert ticker.ticks >= 0.8 * (elapsed / EPOCH_TICK_S) - 2
+
+
+def test_interrupt_stops_a_run_without_a_timeout() -> None:
+    """GuestRunner.interrupt (a Pool's Cancel) stops a run of another thread even
+    with timeout=None: it raises TimeoutError's trap code, and the runner works on."""
+    sandbox = Sandbox(timeout=None)
+    runner = get_runner()
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(timed(sandbox.run, "loop {}")))
+    thread.start()
+    while not runner.interrupt(thread.ident or 0):
+        time.sleep(0.001)  # until the run has started
+    thread.join(10)
+    [(err, _)] = result
+    assert type(err) is TimeoutError
+    assert runner.interrupt(thread.ident or 0) is False
+    assert works(sandbox)
+
+
+# ---- memory_limit against the guest (issue 12 item 16) ----
+
+
+def test_memory_limit_below_a_nil_run_is_refused() -> None:
+    """A memory_limit below what `nil` needs is refused at construction and per run,
+    naming the minimum; the minimum itself runs `nil`."""
+    least = get_runner().min_memory_bytes
+    assert get_runner().initial_memory_bytes < least < 3 * MiB
+    message = f"memory_limit must be at least {least} bytes"
+    with pytest.raises(ValueError, match=message):
+        Sandbox(memory_limit=2 * MiB)
+    with pytest.raises(ValueError, match=message):
+        Sandbox().run("nil", memory_limit=least - 1)
+    assert Sandbox(memory_limit=least).run("nil").value is None
+    assert Sandbox().run(":ok", memory_limit=least).value == "ok"
+
+
+# ---- signals (issue 12 item 12, the Sandbox part) ----
+
+SIGINT_CHILD = """
+import sys, time
+import kobako_async
+
+calls = []
+def nap(seconds):
+    calls.append("nap")
+    print("in service", flush=True)
+    time.sleep(seconds)
+def mark():
+    calls.append("mark")
+
+sandbox = kobako_async.Sandbox(timeout=None).bind("Nap", nap).bind("Mark", mark)
+sandbox.run("nil")
+print("ready", flush=True)
+try:
+    sandbox.run(sys.argv[1])
+except KeyboardInterrupt:
+    print("interrupted", calls, flush=True)
+print("after", sandbox.run("1 + 1").value, flush=True)
+"""
+
+
+def _interrupt_child(script: str, wait_for: str) -> list[str]:
+    """Run SIGINT_CHILD on ``script``, send SIGINT once it prints ``wait_for``; its
+    output lines after that."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", SIGINT_CHILD, script], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        while (line := child.stdout.readline()) != f"{wait_for}\n":
+            assert line, "the child ended before it was ready"
+        time.sleep(0.1)  # into the guest (a late signal would only be caught later)
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=15)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 0
+    return out.splitlines()
+
+
+def test_sigint_stops_a_run_without_a_timeout() -> None:
+    """SIGINT to a process running `loop {}` with timeout=None on the main thread
+    stops the guest and raises KeyboardInterrupt; the next run works."""
+    assert _interrupt_child("loop {}", "ready")[-2:] == ["interrupted []", "after 2"]
+
+
+def test_sigint_during_a_service_call_stops_the_run_after_it() -> None:
+    """SIGINT while a Service runs lets that call finish, then stops the guest before
+    the script's next statement and raises KeyboardInterrupt."""
+    lines = _interrupt_child("Nap.call(0.5); Mark.call; loop {}", "in service")
+    assert lines[-2:] == ["interrupted ['nap']", "after 2"]
+
+
+def test_signal_handler_that_returns_lets_the_run_finish() -> None:
+    """A SIGINT handler that returns runs during the guest and the run finishes."""
+    code = SIGINT_CHILD.replace(
+        "sandbox.run(sys.argv[1])",
+        "import signal; seen = []; signal.signal(signal.SIGINT, lambda *a: seen.append(1));"
+        " print(sandbox.run(sys.argv[1]).value, seen, flush=True)",
+    )
+    script = "Nap.call(0); i = 0; while i < 3_000_000; i += 1; end; i"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, script], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        while child.stdout.readline() != "in service\n":
+            pass
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=15)
+    finally:
+        child.kill()
+        child.wait()
+    assert out.splitlines()[-2:] == ["3000000 [1]", "after 2"]
+
+
+def test_run_leaves_signal_handlers_and_the_wakeup_fd_alone() -> None:
+    """After a run on the main thread, SIGINT's handler and the wakeup fd (asyncio
+    sets one) are what they were before."""
+    handler = signal.getsignal(signal.SIGINT)
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    previous = signal.set_wakeup_fd(write)
+    try:
+        assert Sandbox().run(":ok").value == "ok"
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        assert signal.set_wakeup_fd(previous) == write
+        os.close(read)
+        os.close(write)
+
+
+def test_huge_allocation_stays_within_the_timeout() -> None:
+    """One 1 GiB Array under memory_limit=4 GiB and timeout=0.05 still stops promptly
+    (the guest's memset/memcpy are interruptible loops): well under 0.5 s, where one
+    bulk-memory instruction took 0.8-5 s."""
+    err, elapsed = timed(Sandbox(timeout=0.05, memory_limit=4 << 30).run, "Array.new(2**27 - 1); 1")
+    assert type(err) is TimeoutError
+    assert 0.05 <= err.execution.usage.wall_time_s <= elapsed < 0.5
+
+
+def test_a_service_may_run_another_guest(svc: Recorder) -> None:
+    """A Service that runs a nested Sandbox.run on the same thread leaves the outer
+    run's deadline, clock and Service calls intact: it then loops, calls, times out."""
+    inner = Sandbox(timeout=1.0)
+    nested = Sandbox(timeout=0.3).bind("Svc", svc).bind("Inner", lambda: inner.run("6 * 7").value)
+    assert nested.run(
+        "x = Inner.call; i = 0; while i < 100_000; i += 1; end; [x, Svc.echo(i)]"
+    ).value == [42, 100_000]
+    with pytest.raises(TimeoutError, match="0.3 s") as info:
+        nested.run("Inner.call; Svc.mark; loop {}")
+    assert info.value.execution.usage.wall_time_s >= 0.3
+    assert svc.calls == ["echo", "mark"]

@@ -19,6 +19,7 @@ MESSAGES: list[proto.Message] = [
     proto.Cancel(9),
     proto.Done(1, b"\x97outcome", 2 << 20, None, ""),
     proto.Done(2, None, 16 << 20, 6, "wasm trap: interrupt"),
+    proto.Done(3, None, 1 << 20, 6, "wasm trap: interrupt", b"step 1\n", b"", True, False),
     proto.Oversize(3, 0, 70_000_000, 80 << 20),
     proto.Oversize(3, 2, 1 << 30, 0),
 ]
@@ -210,10 +211,12 @@ def test_wrong_field_count(items: list[object]) -> None:
         [6, 1, 0, 5.0, 0],  # Oversize size as float
         [2, 1, 1, "payload"],  # Call payload as str
         [3, 1, None, b""],
-        [5, 1, "outcome", 0, None, ""],
-        [5, 1, None, 0, None, b"trap"],  # trap_message as bin
-        [5, 1, None, None, None, ""],
-        [5, 1, None, 0, 1.0, ""],
+        [5, 1, "outcome", 0, None, "", b"", b"", False, False],
+        [5, 1, None, 0, None, b"trap", b"", b"", False, False],  # trap_message as bin
+        [5, 1, None, None, None, "", b"", b"", False, False],
+        [5, 1, None, 0, 1.0, "", b"", b"", False, False],
+        [5, 1, None, 0, 6, "", "step 1", b"", False, False],  # trap stdout as str
+        [5, 1, None, 0, 6, "", b"", b"", 1, False],  # stdout_truncated as int
     ],
     ids=lambda i: repr(i)[:40],
 )

@@ -440,3 +440,23 @@ def test_mark_of_a_call_with_no_error_reply_is_a_script_error() -> None:
     with pytest.raises(SandboxError) as info:
         decode_outcome(_error_outcome(body), Usage(0.0, 0), dispatcher)
     assert type(info.value) is SandboxError
+
+
+def test_large_overlapping_moves_keep_their_contents(sandbox: Sandbox) -> None:
+    """Copies and moves of many 64 KiB chunks (the guest's memmove loop), overlapping
+    both ways, keep every byte: Array#insert/delete_at, String#slice! and #insert."""
+    script = """
+      a = (0...300_000).to_a
+      a.insert(1, -1)
+      ok_insert = a[0, 3] == [0, -1, 1] && a[-1] == 299_999 && a.size == 300_001
+      a.delete_at(1)
+      ok_delete = a == (0...300_000).to_a
+      s = (0...200_000).map { |i| (i % 251).chr }.join
+      t = s.dup
+      t.slice!(0, 7)
+      u = s.dup
+      u.insert(3, "xyz")
+      ok_string = t == s[7..] && u[0, 6] == s[0, 3] + "xyz" && u[6..] == s[3..]
+      [ok_insert, ok_delete, ok_string, ("ab" * (1 << 20)).count("b")]
+    """
+    assert run_value(sandbox, script) == [True, True, True, 1 << 20]

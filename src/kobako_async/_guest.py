@@ -12,6 +12,7 @@ whose address is the same in every instance of the baked image.
 from __future__ import annotations
 
 import ctypes
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -19,9 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import wasmtime
 from wasmtime import _ffi as ffi
 
+from ._deadline import (
+    DeferredSignals,
+    EpochTicker,
+    RunDeadline,
+    StopReason,
+    on_main_thread,
+)
 from ._errors import GuestLoadError
 from ._guestfile import ABI_VERSION, read_guest
 from ._guestfile import default_wasm_path as default_wasm_path  # re-exported
@@ -35,12 +44,16 @@ POOL_MAX_MEMORY_BYTES = 4 << 30
 POOL_KEEP_RESIDENT_BYTES = 4 << 20
 MAX_WASM_STACK_BYTES = 2 << 20
 WASM_PAGE_BYTES = 64 << 10
-EPOCH_TICK_S = 0.005
-TICKER_LINGER_S = 1.0
 
 WASI = "wasi_snapshot_preview1"
 WASI_EBADF = 8
 WASI_EFAULT = 21
+
+# The guest's two kobako_stream structs (guest/mrbgems/mruby-kobako/src/output.c), read
+# after a trap: data pointer, length, capacity, failed flag, limit, truncated flag.
+_STREAM = struct.Struct("<IIIB3xIB3x")
+_NIL_REQUEST = msgpack.packb([b"nil", 0, 0, [], 0], use_bin_type=True)
+_UPDATE_DEADLINE_CONTINUE = 0
 
 
 def _initial_memory_bytes(module: wasmtime.Module) -> int:
@@ -51,13 +64,28 @@ def _initial_memory_bytes(module: wasmtime.Module) -> int:
     raise RuntimeError("guest exports no memory")
 
 
+@dataclass(frozen=True, slots=True)
+class CapturedOutput:
+    """What the guest had printed when it trapped, read from its buffers."""
+
+    stdout: bytes = b""
+    stderr: bytes = b""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+
+
+NO_OUTPUT = CapturedOutput()
+
+
 class GuestTrap(Exception):
-    """The guest trapped or broke the ABI; `code` is the wasmtime TrapCode, if any."""
+    """The guest trapped or broke the ABI; `code` is the wasmtime TrapCode, if any
+    (INTERRUPT when its deadline check stopped it), `output` what it had printed."""
 
     def __init__(self, message: str, code: wasmtime.TrapCode | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.memory_bytes = 0
+        self.output = NO_OUTPUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,72 +122,6 @@ def _engine_config(metered: bool) -> tuple[wasmtime.Config, str]:
     return config, key
 
 
-class TickClock:
-    """Turns elapsed time into the epoch ticks still owed, so a late wake-up pays
-    every tick that fell due while it slept."""
-
-    def __init__(self, started: float) -> None:
-        self._started = started
-        self._ticked = 0
-
-    def owed(self, now: float) -> int:
-        """Ticks due by ``now`` (monotonic seconds) and not yet counted; counts them."""
-        owed = max(0, int((now - self._started) / EPOCH_TICK_S) - self._ticked)
-        self._ticked += owed
-        return owed
-
-
-class _EpochTicker:
-    """A daemon thread that advances the engine's epoch every EPOCH_TICK_S while runs
-    need it, and for TICKER_LINGER_S after the last one, so back-to-back runs do not
-    each pay a thread wake-up.
-
-    The epoch counts elapsed time, not wake-ups: a wake-up that comes late (the
-    machine is loaded) adds every tick that was due, so deadlines hold under load.
-    Time spent idle between runs is not counted.
-    """
-
-    def __init__(self, engine: wasmtime.Engine) -> None:
-        self._engine = engine
-        self._users = 0
-        self._last_release = 0.0
-        self._sleeping = False
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._thread: threading.Thread | None = None
-
-    def acquire(self) -> None:
-        with self._lock:
-            self._users += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._tick, name="kobako-epoch", daemon=True)
-                self._thread.start()
-            if self._sleeping:
-                self._wake.notify()
-
-    def release(self) -> None:
-        with self._lock:
-            self._users -= 1
-            self._last_release = time.monotonic()
-
-    def _tick(self) -> None:
-        clock = TickClock(time.monotonic())
-        while True:
-            with self._lock:
-                if self._idle():
-                    self._sleeping = True
-                    while self._idle():
-                        self._wake.wait()
-                    self._sleeping = False
-                    clock = TickClock(time.monotonic())
-            time.sleep(EPOCH_TICK_S)
-            for _ in range(clock.owed(time.monotonic())):
-                self._engine.increment_epoch()
-
-    def _idle(self) -> bool:
-        return self._users == 0 and time.monotonic() - self._last_release > TICKER_LINGER_S
-
-
 Dispatch = Callable[[bytes], bytes]
 
 
@@ -177,6 +139,7 @@ class _HostCalls:
         self.dispatch_cb = ffi.wasmtime_func_unchecked_callback_t(self._dispatch)
         self.take_reply_cb = ffi.wasmtime_func_unchecked_callback_t(self._take_reply)
         self.clock_cb = ffi.wasmtime_func_unchecked_callback_t(self._clock_time_get)
+        self.deadline_cb = _DEADLINE_CALLBACK(self._on_deadline)
 
     def define(self, linker: wasmtime.Linker) -> None:
         i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
@@ -248,6 +211,21 @@ class _HostCalls:
         except BaseException as exc:
             return _trap_for(exc, "clock failed")
 
+    def _on_deadline(self, _ctx: Any, _data: Any, delta: Any, kind: Any) -> int:
+        """The run's epoch deadline came: stop it (an error traps the guest), or set
+        the ticks to its next check."""
+        try:
+            deadline: RunDeadline = self.local.deadline
+            ticks = deadline.ticks_to_next_check(time.perf_counter())
+            if ticks is None:
+                assert deadline.stop is not None
+                return _new_error(f"run stopped: {deadline.stop.value}")
+            delta[0] = ticks
+            kind[0] = _UPDATE_DEADLINE_CONTINUE
+            return 0
+        except BaseException as exc:
+            return _new_error(f"deadline check failed: {exc!r}")
+
     def _take_reply(self, _env: Any, caller: Any, raw: Any, _n: int) -> int:
         try:
             reply: bytes | None = getattr(self.local, "pending", None)
@@ -281,6 +259,21 @@ def _new_trap(message: str) -> int:
     data = message.encode()
     trap = ffi.wasmtime_trap_new(data, len(data))
     return ctypes.cast(trap, ctypes.c_void_p).value or 0
+
+
+def _new_error(message: str) -> int:
+    data = message.encode()
+    error = ffi.wasmtime_error_new(data)
+    return ctypes.cast(error, ctypes.c_void_p).value or 0
+
+
+_DEADLINE_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_size_t,
+    ctypes.POINTER(ffi.wasmtime_context_t),
+    ctypes.c_void_p,
+    ctypes.POINTER(ctypes.c_uint64),
+    ctypes.POINTER(ffi.wasmtime_update_deadline_kind_t),
+)
 
 
 def _define_wasi_stubs(linker: wasmtime.Linker, module: wasmtime.Module) -> None:
@@ -332,14 +325,18 @@ class GuestRunner:
             self._pre = linker.instantiate_pre(self.module)
             self.initial_memory_bytes = _initial_memory_bytes(self.module)
             self._engine_ptr = self.engine.ptr()
-            self._inbox, self._inbox_size = self._check_abi()
+            self._inbox, self._inbox_size, self._output_state = self._check_abi()
         except (wasmtime.WasmtimeError, wasmtime.Trap, RuntimeError) as exc:
             # passed the file checks but wasmtime refuses it: still the file's fault
             raise GuestLoadError(path, f"cannot be loaded: {exc}") from exc
-        self._ticker = _EpochTicker(self.engine)
+        self._ticker = EpochTicker(lambda: ffi.wasmtime_engine_increment_epoch(self._engine_ptr))
+        self._deadlines: dict[int, RunDeadline] = {}
+        self.min_memory_bytes = self._nil_run_memory()
+        """The least memory_limit a run can have: the memory a ``nil`` run ends with."""
 
-    def _check_abi(self) -> tuple[int, int]:
-        """Check the guest's ABI version and return its inbox (address, size)."""
+    def _check_abi(self) -> tuple[int, int, int]:
+        """Check the guest's ABI version; return its inbox (address, size) and the
+        address of its output streams."""
         store = wasmtime.Store(self.engine)
         store.set_epoch_deadline(1 << 40)
         if self.metered:
@@ -349,8 +346,15 @@ class GuestRunner:
         assert isinstance(version, wasmtime.Func) and isinstance(inbox, wasmtime.Func)
         if version(store) != ABI_VERSION:
             raise RuntimeError(f"its ABI version is {version(store)}, expected {ABI_VERSION}")
+        output = funcs.get("kobako_output_state")
+        if not isinstance(output, wasmtime.Func):
+            raise RuntimeError("it does not export kobako_output_state: rebuild it")
         packed = inbox(store) & 0xFFFFFFFFFFFFFFFF
-        return packed >> 32, packed & 0xFFFFFFFF
+        return packed >> 32, packed & 0xFFFFFFFF, output(store) & 0xFFFFFFFF
+
+    def _nil_run_memory(self) -> int:
+        raw = self.run(_NIL_REQUEST, None, _no_dispatch, fuel=(1 << 40) if self.metered else None)
+        return raw.memory_bytes
 
     def _instantiate(self, memory_limit: int | None = None) -> _Instance:
         if memory_limit is not None and memory_limit < self.initial_memory_bytes:
@@ -390,36 +394,106 @@ class GuestRunner:
     ) -> RawOutcome:
         """Run one request in a fresh instance, serving its Service calls with ``dispatch``.
 
-        ``memory_limit`` caps linear memory in bytes, ``fuel`` the instructions (on
-        a metered runner), ``clock_ns`` fixes the guest's clock (None: real time).
-        Raises GuestTrap on a trap or ABI breach.
+        ``timeout_s`` counts from this call; ``memory_limit`` caps linear memory in
+        bytes, ``fuel`` the instructions (on a metered runner), ``clock_ns`` fixes the
+        guest's clock (None: real time).
+
+        Raises:
+            GuestTrap: the guest trapped or broke the ABI; its code is INTERRUPT when
+                the timeout elapsed or `interrupt` stopped it, its ``output`` what the
+                guest had printed.
+            BaseException: what a handler of a DEFERRED_SIGNALS signal raised
+                (KeyboardInterrupt) while the guest ran on the main thread; the guest
+                is stopped first.
         """
+        deadline = RunDeadline(timeout_s, time.perf_counter(), main_thread=on_main_thread())
+        thread_id = threading.get_ident()
         inst = self._instantiate(memory_limit)
         local = self._host.local
+        # a Service may run another guest on this thread: its run ends before this one
+        outer = getattr(local, "run_state", None), self._deadlines.get(thread_id)
         local.instance, local.dispatch, local.pending = inst, dispatch, None
-        local.clock_ns = clock_ns
+        local.clock_ns, local.deadline = clock_ns, deadline
+        local.run_state = (inst, dispatch, clock_ns, deadline)
+        self._deadlines[thread_id] = deadline
+        self._ticker.acquire()
         try:
-            if fuel is not None:
-                error = ffi.wasmtime_context_set_fuel(inst.ctx, fuel)
-                if error:
-                    raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(error)))
-            if timeout_s is None:
-                ffi.wasmtime_context_set_epoch_deadline(inst.ctx, 1 << 62)
-                return self._run_in(inst, request)
-            ticks = max(1, round(timeout_s / EPOCH_TICK_S))
-            ffi.wasmtime_context_set_epoch_deadline(inst.ctx, ticks)
-            self._ticker.acquire()
-            try:
-                return self._run_in(inst, request)
-            finally:
-                self._ticker.release()
-        except GuestTrap as exc:
-            exc.memory_bytes = ffi.wasmtime_memory_data_size(inst.ctx, ctypes.byref(inst.memory))
-            raise
+            with DeferredSignals(deadline):
+                try:
+                    self._arm(inst, deadline, fuel)
+                    return self._run_in(inst, request)
+                except GuestTrap as exc:
+                    exc.memory_bytes = ffi.wasmtime_memory_data_size(
+                        inst.ctx, ctypes.byref(inst.memory)
+                    )
+                    exc.output = self._read_output(inst)
+                    if deadline.stop in (StopReason.TIMEOUT, StopReason.INTERRUPTED):
+                        exc.code = wasmtime.TrapCode.INTERRUPT
+                    raise
         finally:
-            local.instance = local.dispatch = local.pending = None
+            self._ticker.release()
+            self._restore(thread_id, *outer)
             # resets the pooled memory slot: about half of a `nil` run's time
             ffi.wasmtime_store_delete(inst.store)
+            if deadline.error is not None:
+                raise deadline.error
+
+    def _restore(
+        self, thread_id: int, run_state: tuple[Any, ...] | None, deadline: RunDeadline | None
+    ) -> None:
+        """Put back the host-call state of the run this one was nested in, if any."""
+        local = self._host.local
+        local.run_state, local.pending = run_state, None
+        if run_state is None:
+            local.instance = local.dispatch = local.deadline = None
+            del self._deadlines[thread_id]
+        else:
+            local.instance, local.dispatch, local.clock_ns, local.deadline = run_state
+            self._deadlines[thread_id] = deadline  # type: ignore[assignment]
+
+    def interrupt(self, thread_id: int) -> bool:
+        """Stop the run on thread ``thread_id`` now; callable from any thread. That
+        run raises GuestTrap with code INTERRUPT. Returns False if none is running."""
+        deadline = self._deadlines.get(thread_id)
+        if deadline is None:
+            return False
+        deadline.request_stop(StopReason.INTERRUPTED)
+        for _ in range(deadline.check_ticks + 1):  # past its next check, wherever it is
+            ffi.wasmtime_engine_increment_epoch(self._engine_ptr)
+        return True
+
+    def _arm(self, inst: _Instance, deadline: RunDeadline, fuel: int | None) -> None:
+        if fuel is not None:
+            error = ffi.wasmtime_context_set_fuel(inst.ctx, fuel)
+            if error:
+                raise GuestTrap(str(wasmtime.WasmtimeError._from_ptr(error)))
+        ffi.wasmtime_store_epoch_deadline_callback(
+            inst.store, self._host.deadline_cb, None, _NO_FINALIZER
+        )
+        ticks = deadline.ticks_to_next_check(time.perf_counter())
+        ffi.wasmtime_context_set_epoch_deadline(inst.ctx, ticks or 1)
+
+    def _read_output(self, inst: _Instance) -> CapturedOutput:
+        """What the guest had printed, from its stream buffers (after a trap, when no
+        outcome exists). Nothing is trusted: lengths are capped by the guest's own
+        limits and by its memory."""
+        ctx, memory = inst.ctx, ctypes.byref(inst.memory)
+        size = ffi.wasmtime_memory_data_size(ctx, memory)
+        if self._output_state + 2 * _STREAM.size > size:
+            return NO_OUTPUT
+        base = ctypes.addressof(ffi.wasmtime_memory_data(ctx, memory).contents)
+        state = ctypes.string_at(base + self._output_state, 2 * _STREAM.size)
+        texts, cuts = [], []
+        for index in (0, 1):
+            data, length, _cap, _failed, limit, truncated = _STREAM.unpack_from(
+                state, index * _STREAM.size
+            )
+            kept = min(length, limit)
+            if data == 0 or data + kept > size:
+                kept = 0
+            texts.append(ctypes.string_at(base + data, kept) if kept else b"")
+            cuts.append(bool(truncated) or kept < length)
+        return CapturedOutput(texts[0], texts[1], cuts[0], cuts[1])
 
     def _run_in(self, inst: _Instance, request: bytes) -> RawOutcome:
         ctx, memory = inst.ctx, ctypes.byref(inst.memory)
@@ -489,6 +563,10 @@ def _raise_escaped() -> None:
     if escaped is not None:
         _escaped.exc = None
         raise escaped  # the run's store is deleted as it leaves GuestRunner.run
+
+
+def _no_dispatch(_call: bytes) -> bytes:
+    raise RuntimeError("this run makes no Service calls")
 
 
 _runners: dict[bool, GuestRunner] = {}

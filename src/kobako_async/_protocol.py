@@ -117,13 +117,18 @@ class Cancel:
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """worker -> parent: the run ended with an outcome payload, or with a trap."""
+    """worker -> parent: the run ended with an outcome payload, or with a trap (and
+    then what the guest had printed, read from its buffers)."""
 
     run_id: int
     payload: bytes | None
     memory_bytes: int
     trap_code: int | None  # wasmtime TrapCode value, when it trapped
     trap_message: str
+    stdout: bytes = b""
+    stderr: bytes = b""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +182,11 @@ _DECODERS: dict[int, tuple[type[Any], tuple[frozenset[type], ...]]] = {
         (Call, ((int,), (int,), (bytes,))),
         (Reply, ((int,), (int,), (bytes,))),
         (Cancel, ((int,),)),
-        (Done, ((int,), (bytes, _NONE), (int,), (int, _NONE), (str,))),
+        (
+            Done,
+            ((int,), (bytes, _NONE), (int,), (int, _NONE), (str,), (bytes,), (bytes,))
+            + ((bool,), (bool,)),
+        ),
         (Oversize, ((int,), (int,), (int,), (int,))),
     )
 }

@@ -17,7 +17,7 @@ import wasmtime
 from . import _protocol as proto
 from ._codec import pack
 from ._errors import MessageSizeError
-from ._guest import GuestTrap
+from ._guest import CapturedOutput, GuestTrap
 from ._limits import Limits
 from ._sandbox import Execution, Usage, finish, trap_error
 from ._services import (
@@ -167,6 +167,9 @@ def outcome(run: Run, ending: Ending, wall_time_s: float) -> Execution:
     if ending.payload is None:
         trap = GuestTrap(ending.trap_message, _trap_code(ending.trap_code))
         trap.memory_bytes = ending.memory_bytes
+        trap.output = CapturedOutput(
+            ending.stdout, ending.stderr, ending.stdout_truncated, ending.stderr_truncated
+        )
         raise trap_error(trap, run.limits, wall_time_s)
     usage = Usage(wall_time_s, ending.memory_bytes)
     return finish(ending.payload, usage, run.dispatcher, run.limits)

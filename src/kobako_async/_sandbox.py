@@ -99,7 +99,8 @@ class Sandbox:
 
     Args:
         timeout: wall-clock seconds per run (Service time included), or None.
-        memory_limit: bytes of guest linear memory per run, or None.
+        memory_limit: bytes of guest linear memory per run, or None; at least the
+            guest's minimum (``GuestRunner.min_memory_bytes``, ~2.3 MiB), else ValueError.
         fuel: wasm instruction budget per run, or None (the default: off).
         max_service_calls: Service calls per run, or None.
         max_message_bytes: largest Service call, reply or outcome.
@@ -138,7 +139,8 @@ class Sandbox:
             profile=profile,
         )
         self._bindings: dict[str, Any] = {}
-        get_runner(metered=fuel is not None)  # load the module now, not in the first run
+        # load the module now, not in the first run
+        check_memory_limit(self.limits, get_runner(metered=fuel is not None))
 
     def bind(self, path: str, obj: Any = FILLABLE) -> Sandbox:
         """Expose ``obj`` to scripts as the constant ``path`` (``"KV::Lookup"``).
@@ -181,13 +183,26 @@ class Sandbox:
             ValueError, TypeError: bad ``bind`` or limit arguments.
         """
         limits = self.limits.override(timeout=timeout, memory_limit=memory_limit, fuel=fuel)
+        runner = get_runner(limits.fuel is not None)
+        if memory_limit is not KEEP or fuel is not KEEP:
+            check_memory_limit(limits, runner)
         bindings = self._bindings
         if bind:
             bindings = merge_run_bindings(bindings, bind)
             for path, obj in bind.items():
                 check_sync_service(path, obj)
         dispatcher = Dispatcher(bindings, limits)
-        return execute(get_runner(limits.fuel is not None), script, limits, dispatcher, seed)
+        return execute(runner, script, limits, dispatcher, seed)
+
+
+def check_memory_limit(limits: Limits, runner: GuestRunner) -> None:
+    """Raises ValueError if ``limits.memory_limit`` is below what the guest needs
+    to run ``nil`` (its initial memory and the pages a run grows)."""
+    if limits.memory_limit is not None and limits.memory_limit < runner.min_memory_bytes:
+        raise ValueError(
+            f"memory_limit must be at least {runner.min_memory_bytes} bytes (what the guest"
+            f" needs to run `nil`), got {limits.memory_limit}"
+        )
 
 
 def execute(
@@ -234,9 +249,20 @@ def finish(payload: bytes, usage: Usage, dispatcher: Dispatcher, limits: Limits)
 
 
 def trap_error(exc: GuestTrap, limits: Limits, wall_time_s: float) -> TrapError:
-    """The error for a run the engine stopped."""
-    empty = Execution(None, "", "", False, False, Usage(wall_time_s, exc.memory_bytes))
-    return _trap_error(exc, limits, empty)
+    """The error for a run the engine stopped, with what the guest had printed."""
+    out = exc.output
+    stdout, stdout_cut = _kept(out.stdout, out.stdout_truncated, limits.stdout_limit)
+    stderr, stderr_cut = _kept(out.stderr, out.stderr_truncated, limits.stderr_limit)
+    usage = Usage(wall_time_s, exc.memory_bytes)
+    return _trap_error(exc, limits, Execution(None, stdout, stderr, stdout_cut, stderr_cut, usage))
+
+
+def _kept(output: bytes, truncated: bool, limit: int) -> tuple[str, bool]:
+    """Output read from a trapped guest, held to the run's limit (the guest's word
+    on its own length is not trusted)."""
+    if len(output) > limit:
+        return _text(output[:limit]), True
+    return _text(output), truncated
 
 
 def _trap_error(exc: GuestTrap, limits: Limits, empty: Execution) -> TrapError:

@@ -40,7 +40,7 @@ import time
 from typing import BinaryIO
 
 from . import _protocol as proto
-from ._guest import EPOCH_TICK_S, GuestRunner, GuestTrap, get_runner
+from ._guest import GuestRunner, GuestTrap, get_runner
 
 _READ_BYTES = 1 << 16
 WATCH_TICK_S = 0.005
@@ -86,6 +86,8 @@ class _Cancelled(Exception):
 
 
 class Worker:
+    _guest_thread = 0  # the thread running the current guest, for _interrupt
+
     def __init__(
         self,
         inbox: BinaryIO,
@@ -172,13 +174,10 @@ class Worker:
             self._interrupt()
 
     def _interrupt(self) -> None:
-        """Advance the epoch past the current run's deadline: the guest traps."""
+        """Stop the current run's guest, on the thread running it: it traps."""
         run = self._current
-        if run is None or run.timeout is None:
-            return  # no finite deadline to push past: the parent kills us after its grace
-        runner = self._runners[run.fuel is not None]
-        for _ in range(round(run.timeout / EPOCH_TICK_S) + 2):
-            runner.engine.increment_epoch()
+        if run is not None:
+            self._runners[run.fuel is not None].interrupt(self._guest_thread)
 
     def _guest(self, running: bool) -> None:
         """Hand the pipe to the watcher (the guest runs) or take it back."""
@@ -288,6 +287,7 @@ class Worker:
             finally:
                 self._guest(True)
 
+        self._guest_thread = threading.get_ident()
         self._current, self._cancel = run, None
         self._guest(True)
         try:
@@ -304,7 +304,11 @@ class Worker:
         except GuestTrap as exc:
             code = exc.code.value if exc.code is not None else None
             message = str(exc)[: proto.TRAP_MESSAGE_MAX_CHARS]
-            return proto.Done(run.run_id, None, exc.memory_bytes, code, message)
+            out = exc.output
+            return proto.Done(
+                run.run_id, None, exc.memory_bytes, code, message,
+                out.stdout, out.stderr, out.stdout_truncated, out.stderr_truncated,
+            )  # fmt: skip
         finally:
             self._guest(False)
             self._current = self._cancel = None

@@ -1,5 +1,6 @@
 /* Output capture: $stdout and $stderr are Kobako::Output objects whose `write`
  * appends to bounded per-run buffers. Nothing reaches a WASI file descriptor. */
+#include <stddef.h>
 #include <mruby.h>
 #include <mruby/array.h>
 #include <mruby/class.h>
@@ -8,6 +9,20 @@
 #include "kobako.h"
 
 static kobako_stream streams[2];
+
+/* The host reads both streams straight from linear memory after a trap (a
+ * timeout or the fuel running out), when no outcome can be built: this layout
+ * is part of the ABI (src/kobako_async/_guest.py, OUTPUT_STATE). */
+_Static_assert(sizeof(kobako_stream) == 24 && offsetof(kobako_stream, buf.data) == 0 &&
+                   offsetof(kobako_stream, buf.len) == 4 &&
+                   offsetof(kobako_stream, truncated) == 20,
+               "kobako_stream layout is read by the host");
+
+__attribute__((export_name("kobako_output_state"))) uint32_t
+kobako_output_state(void)
+{
+  return (uint32_t)(uintptr_t)streams;
+}
 
 kobako_stream *
 kobako_stream_get(int index)
