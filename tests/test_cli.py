@@ -24,6 +24,7 @@ from kobako_async._cli import (
     main,
     parse_size,
 )
+from kobako_async._guestfile import ABI_VERSION
 from kobako_async._inspect import json_safe, ruby_inspect
 
 INSPECT_CASES = [
@@ -282,7 +283,7 @@ def test_version_and_warm(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     lines = out.splitlines()
     assert status == EXIT_OK
     assert lines[0] == f"kobako_async {metadata.version('kobako_async')}"
-    assert "mruby 3.3.0, Oniguruma 6.9.9" in lines[1] and "ABI 2" in lines[1]
+    assert "mruby 3.3.0, Oniguruma 6.9.9" in lines[1] and f"ABI {ABI_VERSION}" in lines[1]
     assert lines[2] == f"wasmtime {metadata.version('wasmtime')}"
     cache = tmp_path / "cache"
     done = subprocess.run(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import wasmtime
 
 from kobako_async import GuestLoadError, SandboxError, TrapError
 from kobako_async._codec import pack
-from kobako_async._guest import GuestRunner, GuestTrap, default_wasm_path
+from kobako_async._guest import GuestRunner, default_wasm_path
 from kobako_async._guestfile import ABI_VERSION, INFO_SECTION
 from kobako_async._limits import Limits
 from kobako_async._sandbox import Usage, decode_outcome
@@ -117,7 +116,8 @@ def test_malformed_outcome_is_a_trap(payload: bytes) -> None:
         decode_outcome(payload, Usage(0.0, 0))
 
 
-# ---- the host imports, against tiny hand-written guests ----
+# ---- the WASI stubs, against a tiny hand-written guest (the other host imports:
+# tests/adversarial/test_hostile_guest.py) ----
 
 TINY_GUEST = """
 (module
@@ -126,7 +126,7 @@ TINY_GUEST = """
   (import "kobako" "dispatch" (func $dispatch (param i32 i32 i32 i32) (result i64)))
   {imports}
   (memory (export "memory") 1)
-  (func (export "kobako_abi_version") (result i32) (i32.const 2))
+  (func (export "kobako_abi_version") (result i32) (i32.const {abi}))
   (func (export "kobako_inbox") (result i64) (i64.const 0x0000100000000400))
   (func (export "kobako_output_state") (result i32) (i32.const 8192))
   (func (export "kobako_alloc") (param i32) (result i32) (i32.const 0))
@@ -150,7 +150,7 @@ def tiny_runner(tmp_path: Path, **fields: object) -> GuestRunner:
     """A GuestRunner over TINY_GUEST with the given fields filled in."""
     values: dict[str, object] = {
         "imports": "", "body": "", "call_ptr": 0, "call_len": 4, "out_ptr": 512,
-        "out_cap": 64, "clock_ptr": 256,
+        "out_cap": 64, "clock_ptr": 256, "abi": ABI_VERSION,
     }  # fmt: skip
     values.update(fields)
     path = tmp_path / "tiny.wasm"
@@ -172,100 +172,6 @@ def _leb128(n: int) -> bytes:
         out.append(byte | (0x80 if n else 0))
         if not n:
             return bytes(out)
-
-
-def clock_reading(runner: GuestRunner, clock_id: int, clock_ns: int | None) -> tuple[int, int]:
-    """(nanoseconds written, errno returned) of one clock_time_get by the guest."""
-    payload = runner.run(bytes([2, clock_id]), None, DISPATCH, clock_ns=clock_ns).payload
-    return int.from_bytes(payload[:8], "little"), int.from_bytes(payload[8:], "little")
-
-
-@pytest.mark.parametrize(
-    "clock_id", [0, 1, 2, 3], ids=["realtime", "monotonic", "process", "thread"]
-)
-def test_hermetic_clock_is_fixed_for_every_clock(tmp_path: Path, clock_id: int) -> None:
-    """With a fixed clock_ns, every clock id (the monotonic one included) reads it."""
-    runner = tiny_runner(tmp_path)
-    assert clock_reading(runner, clock_id, 0) == (0, 0)
-    assert clock_reading(runner, clock_id, 1_234_567) == (1_234_567, 0)
-
-
-def test_permissive_clock_reads_the_host_clocks(tmp_path: Path) -> None:
-    """With clock_ns=None, id 0 reads the real time and id 1 the monotonic clock."""
-    runner = tiny_runner(tmp_path)
-    before_wall, before_mono = time.time_ns(), time.monotonic_ns()
-    wall, mono = clock_reading(runner, 0, None), clock_reading(runner, 1, None)
-    assert before_wall <= wall[0] <= time.time_ns() and wall[1] == 0
-    assert before_mono <= mono[0] <= time.monotonic_ns() and mono[1] == 0
-
-
-def test_clock_pointer_outside_memory_is_efault(tmp_path: Path) -> None:
-    """clock_time_get with an out-of-bounds result pointer returns EFAULT, writes nothing."""
-    runner = tiny_runner(tmp_path, clock_ptr=65532)
-    assert clock_reading(runner, 0, 0) == (0, 21)
-
-
-def test_dispatch_in_bounds_reaches_the_host(tmp_path: Path) -> None:
-    """A well-formed dispatch hands the call's bytes over and writes the reply."""
-    seen: list[bytes] = []
-
-    def dispatch(call: bytes) -> bytes:
-        seen.append(call)
-        return b"reply"
-
-    runner = tiny_runner(
-        tmp_path,
-        call_ptr=4096,
-        call_len=1,
-        body="(memory.copy (i32.const 260) (i32.const 512) (i32.const 5))",
-    )
-    payload = runner.run(b"\x01", None, dispatch).payload
-    assert seen == [b"\x01"]  # the request, in the inbox at 4096
-    # the reply's length, then the reply (copied next to it by the guest)
-    assert payload[:4] == (5).to_bytes(4, "little") and payload[4:9] == b"reply"
-
-
-@pytest.mark.parametrize(
-    ("call_ptr", "call_len", "out_ptr", "out_cap"),
-    [
-        (65530, 100, 512, 64),
-        (0xFFFFFFF0, 32, 512, 64),
-        (0, 0xFFFFFFFF, 512, 64),
-        (0, 4, 65000, 1000),
-        (0, 4, 0xFFFFFFFF, 2),
-    ],
-    ids=["call-past-end", "call-wraps", "call-huge", "reply-past-end", "reply-wraps"],
-)
-def test_dispatch_pointers_outside_memory_trap(
-    tmp_path: Path, call_ptr: int, call_len: int, out_ptr: int, out_cap: int
-) -> None:
-    """A dispatch whose call or reply buffer leaves linear memory traps before the
-    host reads or writes anything, and the runner works on."""
-    seen: list[bytes] = []
-    runner = tiny_runner(
-        tmp_path, call_ptr=call_ptr, call_len=call_len, out_ptr=out_ptr, out_cap=out_cap
-    )
-    with pytest.raises(GuestTrap, match="service call outside its memory"):
-        runner.run(b"\x01", None, lambda call: seen.append(call) or b"")
-    assert seen == []
-    assert runner.run(b"\x00", None, DISPATCH).payload == bytes(12)
-
-
-@pytest.mark.parametrize(
-    ("imports", "named"),
-    [
-        ('(import "env" "getpid" (func (result i32)))', "env.getpid"),
-        ('(import "wasi_snapshot_preview1" "mem" (memory 1))', "wasi_snapshot_preview1.mem"),
-        ('(import "wasi_snapshot_preview1" "g" (global i32))', "wasi_snapshot_preview1.g"),
-    ],
-    ids=["other-module", "wasi-memory", "wasi-global"],
-)
-def test_imports_other_than_wasi_functions_are_refused(
-    tmp_path: Path, imports: str, named: str
-) -> None:
-    """A guest importing anything but WASI functions and kobako's own is refused."""
-    with pytest.raises(GuestLoadError, match=f"guest imports {named}, which kobako does not"):
-        tiny_runner(tmp_path, imports=imports)
 
 
 def test_wasi_stubs_grant_nothing(tmp_path: Path) -> None:

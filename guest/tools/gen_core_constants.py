@@ -11,6 +11,7 @@ checks it against the built guest):
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def render(names: list[str]) -> str:
         "",
         "NON_MODULE_CONSTANTS = frozenset(",
         "    {",
-        *(f"        {name!r}," for name in names),
+        *(f"        {json.dumps(name)}," for name in names),  # ruff format's quotes
         "    }",
         ")",
         "",

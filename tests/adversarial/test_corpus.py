@@ -803,15 +803,3 @@ def test_hostile_script(sandbox: Sandbox, case: Case, pristine_fingerprint: str)
     assert_exact(sandbox.run(NEXT_RUN, bind={"Svc": Probe()}).value, NEXT_VALUE)
     found = fingerprint_difference(fingerprint(sandbox), pristine_fingerprint)
     assert found is None, found
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="guest bug, probably: kobako_bind_path writes NULs into a shared copy of the path"
-    " (mrb_str_dup shares strings over 11 bytes), so proxy_new sees a path with NULs",
-)
-@pytest.mark.parametrize("path", ["A::Bcdefghij", "Shapes::Inst", "Abcdefghi::B"])
-def test_long_nested_binding_path(path: str) -> None:
-    """A nested Service path of 12 or more bytes binds and is callable."""
-    sandbox = Sandbox().bind(path, lambda: "ok")
-    assert sandbox.run(f"{path}.call").value == "ok"

@@ -22,7 +22,8 @@ PAGE = 65536
 OUT = 0x100
 """Where the module writes what it reports: the import's result, then 8 bytes at 0x300."""
 
-# run(ptr, len): request = op byte + five u32 (a, b, c, d, e).
+# run(ptr, len): request = op byte + five u32 (a, b, c, d, e); any other op (the
+# runner's own msgpack `nil` request at load) does nothing.
 #   op 1: clock_time_get(b, 0, a)             -> errno (u32) + memory[0x300..0x308]
 #   op 2: dispatch(a, b, c, d)                -> result (i64) + memory[0x300..0x308]
 #   op 3: take_reply(a)                       -> 0 (u32) + memory[0x300..0x308]
@@ -38,6 +39,7 @@ HOSTILE_WAT = f"""
   (func (export "kobako_abi_version") (result i32) (i32.const {ABI_VERSION}))
   (func (export "kobako_inbox") (result i64) (i64.const {(0x200 << 32) | 0x100}))
   (func (export "kobako_alloc") (param i32) (result i32) (i32.const 0))
+  (func (export "kobako_output_state") (result i32) (i32.const 0x400))
   (func $arg (param $p i32) (param $i i32) (result i32)
     (i32.load (i32.add (i32.add (local.get $p) (i32.const 1))
                        (i32.mul (local.get $i) (i32.const 4)))))
@@ -54,7 +56,7 @@ HOSTILE_WAT = f"""
                         (call $arg (local.get $p) (i32.const 1))
                         (call $arg (local.get $p) (i32.const 2))
                         (call $arg (local.get $p) (i32.const 3))))))
-    (if (i32.ge_u (local.get $op) (i32.const 4))
+    (if (i32.or (i32.eq (local.get $op) (i32.const 4)) (i32.eq (local.get $op) (i32.const 5)))
       (then (i64.store (i32.const {OUT})
               (call $dispatch (call $arg (local.get $p) (i32.const 0))
                               (call $arg (local.get $p) (i32.const 1))
