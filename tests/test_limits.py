@@ -26,6 +26,7 @@ from kobako_async import (
     ServiceCallLimitError,
     TimeoutError,
     TrapError,
+    guest_info,
 )
 from kobako_async._deadline import (
     EPOCH_TICK_S,
@@ -789,6 +790,22 @@ def test_memory_limit_below_a_nil_run_is_refused() -> None:
         Sandbox().run("nil", memory_limit=least - 1)
     assert Sandbox(memory_limit=least).run("nil").value is None
     assert Sandbox().run(":ok", memory_limit=least).value == "ok"
+
+
+@pytest.mark.anyio
+async def test_pool_refuses_the_same_memory_floor_as_the_sandbox() -> None:
+    """Pool() and pool.run refuse a memory_limit below the Sandbox's measured floor
+    (read from the guest file, in the parent), and the floor itself runs `nil`."""
+    least = get_runner().min_memory_bytes
+    assert guest_info().min_memory_limit_bytes == least
+    message = f"memory_limit must be at least {least} bytes"
+    with pytest.raises(ValueError, match=message):
+        Pool(workers=1, memory_limit=2 * MiB)
+    async with Pool(workers=1, memory_limit=least) as pool:
+        assert (await pool.run("nil")).value is None
+        with pytest.raises(ValueError, match=message):
+            await pool.run("nil", memory_limit=least - 1)
+        assert (await pool.run(":ok")).value == "ok"
 
 
 # ---- signals (issue 12 item 12, the Sandbox part) ----

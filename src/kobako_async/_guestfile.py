@@ -24,7 +24,8 @@ INFO_SECTION = "kobako.guest"
 PACKAGE_WASM = "_data/kobako.wasm"  # inside the installed package (wheel)
 
 _WASM_HEADER = b"\0asm\x01\0\0\0"
-_CUSTOM, _EXPORT = 0, 7
+_CUSTOM, _MEMORY, _EXPORT = 0, 5, 7
+_WASM_PAGE_BYTES = 64 << 10
 _REQUIRED_EXPORTS = ("memory", "kobako_run", "kobako_alloc", "kobako_abi_version", "kobako_inbox")
 
 
@@ -38,6 +39,14 @@ class GuestInfo:
     abi_version: int
     mruby_version: str
     oniguruma_version: str
+    initial_memory_bytes: int
+    """The guest's linear memory before a run (its baked image); a ``nil`` run grows
+    it by one page, so a Pool refuses a ``memory_limit`` below that."""
+
+    @property
+    def min_memory_limit_bytes(self) -> int:
+        """The least ``memory_limit`` a run can have: initial memory plus one page."""
+        return self.initial_memory_bytes + _WASM_PAGE_BYTES
 
 
 def source_tree_wasm() -> Path:
@@ -116,6 +125,18 @@ def _export_names(payload: bytes) -> set[str]:
     return names
 
 
+def _initial_memory(payload: bytes) -> int:
+    """The first memory's minimum, in bytes, from a memory section."""
+    count, pos = _uleb(payload, 0)
+    if count < 1:
+        raise ValueError("defines no memory")
+    flags = payload[pos]
+    if flags & 0x04:
+        raise ValueError("has a 64-bit memory")
+    pages, _ = _uleb(payload, pos + 1)
+    return pages * _WASM_PAGE_BYTES
+
+
 def _info_payload(sections: list[tuple[int, bytes]]) -> dict[str, object]:
     for sid, payload in sections:
         if sid != _CUSTOM:
@@ -144,9 +165,12 @@ def inspect_guest(path: Path, wasm: bytes) -> GuestInfo:
     try:
         sections = _sections(wasm)
         exports: set[str] = set()
+        initial_memory = None
         for sid, payload in sections:
             if sid == _EXPORT:
                 exports |= _export_names(payload)
+            elif sid == _MEMORY:
+                initial_memory = _initial_memory(payload)
         if "_initialize" in exports:
             raise ValueError("is not baked (it still exports _initialize)")
         info = _info_payload(sections)
@@ -158,6 +182,8 @@ def inspect_guest(path: Path, wasm: bytes) -> GuestInfo:
         missing = [name for name in _REQUIRED_EXPORTS if name not in exports]
         if missing:
             raise ValueError(f"does not export {', '.join(missing)}")
+        if initial_memory is None:
+            raise ValueError("defines no memory of its own")
     except ValueError as exc:
         raise GuestLoadError(path, f"{exc}; {_remedy(path)}") from None
     return GuestInfo(
@@ -167,6 +193,7 @@ def inspect_guest(path: Path, wasm: bytes) -> GuestInfo:
         abi_version=ABI_VERSION,
         mruby_version=str(info.get("mruby", "unknown")),
         oniguruma_version=str(info.get("oniguruma", "unknown")),
+        initial_memory_bytes=initial_memory,
     )
 
 

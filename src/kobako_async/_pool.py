@@ -126,7 +126,8 @@ class Pool:
             ``run`` raises PoolTimeoutError, or None (the default: no bound).
 
     Raises:
-        ValueError: an argument is out of its range, or the limits together need
+        ValueError: an argument is out of its range (memory_limit below what the guest
+            needs to run ``nil`` included), or the limits together need
             frames larger than the protocol carries (max_message_bytes,
             stdout_limit and stderr_limit).
         GuestLoadError: the guest file is missing, corrupt or for another ABI
@@ -161,7 +162,8 @@ class Pool:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         _check_queue_timeout(queue_timeout)
-        check_guest()  # a bad guest file fails here, in the parent, not in every worker
+        # a bad guest file fails here, in the parent, not in every worker
+        self._min_memory_limit = check_guest().min_memory_limit_bytes
         self.workers = workers
         self.queue_timeout = queue_timeout
         self.max_queue = max_queue
@@ -176,6 +178,7 @@ class Pool:
             stderr_limit=stderr_limit,
             profile=profile,
         )
+        self._check_memory_limit(self.limits)
         self._frame_cap = proto.frame_cap(max_message_bytes, stdout_limit, stderr_limit)
         if self._frame_cap > proto.FRAME_LIMIT_BYTES:
             raise ValueError(
@@ -429,6 +432,14 @@ class Pool:
             queue_timeout=job.queue_timeout,
         )
 
+    def _check_memory_limit(self, limits: Limits) -> None:
+        """Raises ValueError for a memory_limit below what the guest needs to run ``nil``."""
+        if limits.memory_limit is not None and limits.memory_limit < self._min_memory_limit:
+            raise ValueError(
+                f"memory_limit must be at least {self._min_memory_limit} bytes (what the"
+                f" guest needs to run `nil`), got {limits.memory_limit}"
+            )
+
     def _prepare(
         self, script: str, bind: Mapping[str, Any] | None, seed: int | None, **overrides: Any
     ) -> Run:
@@ -441,6 +452,7 @@ class Pool:
                 f"bind must be a mapping of paths to objects, not {type(bind).__name__}"
             )
         limits = self.limits.override(**overrides)
+        self._check_memory_limit(limits)
         bindings = merge_run_bindings(self._bindings, bind) if bind else self._bindings
         dispatcher = Dispatcher(bindings, limits)
         request = build_request(script, limits, dispatcher, seed)
