@@ -211,6 +211,17 @@ def test_blocks_and_reassignment_see_inputs(sandbox: Sandbox) -> None:
     assert_exact(ex.value, [3, 6])
 
 
+def test_inputs_survive_garbage_collection_and_closures(sandbox: Sandbox) -> None:
+    """Input values stay live through GC; a Fiber, eval and local_variables see them."""
+    big = [*range(5000), "end"]
+    script = (
+        'GC.start; 2000.times { "a" * 100 }; GC.start; [Fiber.new { big.size }.resume, big[-1]]'
+    )
+    assert_exact(sandbox.run(script, inputs={"big": big}).value, [5001, "end"])
+    ex = sandbox.run('[eval("x + 1"), local_variables]', inputs={"x": 1, "y": 2})
+    assert_exact(ex.value, [2, [Symbol("x"), Symbol("y")]])
+
+
 def test_inputs_do_not_survive_the_run(sandbox: Sandbox) -> None:
     """The next run without inputs has no such local."""
     sandbox.run("x", inputs={"x": 1})
