@@ -23,6 +23,7 @@ from kobako_async import (
     Sandbox,
     SandboxError,
     Symbol,
+    TrapError,
 )
 from kobako_async._cli import EXIT_OK, EXIT_USAGE, main
 from kobako_async._codec import pack
@@ -281,6 +282,14 @@ def test_inputs_count_toward_max_message_bytes() -> None:
     with pytest.raises(MessageSizeError, match="inputs are 2004 bytes encoded, over max_message"):
         small.run("s.size", inputs={"s": "x" * 2000})
     assert_exact(small.run("1").value, 1)
+
+
+def test_inputs_over_the_memory_limit_are_a_clean_error(sandbox: Sandbox) -> None:
+    """Inputs too big for the run's memory: a TrapError saying so; the next run works."""
+    floor = GuestRunner().min_memory_bytes
+    with pytest.raises(TrapError, match="could not allocate the request"):
+        sandbox.run("x.size", inputs={"x": "x" * (8 << 20)}, memory_limit=floor + (1 << 20))
+    assert_exact(sandbox.run("x.size", inputs={"x": "x" * (8 << 20)}).value, 8 << 20)
 
 
 @pytest.mark.parametrize(
