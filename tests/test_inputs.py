@@ -301,6 +301,7 @@ def test_inputs_over_the_memory_limit_are_a_clean_error(sandbox: Sandbox) -> Non
         [[1], pack(1)],
         ["a", pack(1)],
         [["a"], 1],
+        [[f"v{i}" for i in range(256)], pack(0) * 256],
     ],
     ids=[
         "missing-value",
@@ -309,6 +310,7 @@ def test_inputs_over_the_memory_limit_are_a_clean_error(sandbox: Sandbox) -> Non
         "name-not-str",
         "names-not-array",
         "values-not-bin",
+        "over-255-names",
     ],  # fmt: skip
 )
 def test_malformed_input_fields_are_a_guest_error(request_fields: list[Any]) -> None:

@@ -11,8 +11,8 @@
  * [input name...], inputs (bin)], the last two optional; inputs holds one msgpack
  * value per name, back to back, each decoded on its own (so each may nest as deep
  * as a Service reply's value) and made a local variable of the top-level script.
- * Later fields may follow (snippets, an entrypoint): the guest ignores none it
- * reads and reads none it does not know.
+ * Fields after these are left for later requests (snippets, an entrypoint): this
+ * guest reads only the ones above.
  * Outcome: msgpack [status, body, stdout (bin), stderr (bin), stdout_truncated,
  * stderr_truncated, out_of_memory], where status 0 carries the value and status 1
  * carries [class name, message, backtrace, origin] of the exception that ended
@@ -227,6 +227,8 @@ static mrb_value
 run_with_inputs(mrb_state *mrb, mrb_value script, mrb_value names, mrb_value inputs)
 {
   mrb_int n = RARRAY_LEN(names);
+  /* a scope holds at most 255 locals (codegen's limit); the host sends at most 200 */
+  if (n > 255) mrb_raise(mrb, E_ARGUMENT_ERROR, "malformed run request");
   mrb_value values = decode_inputs(mrb, names, inputs);
   mrb_ccontext *cxt = mrb_ccontext_new(mrb);
   mrb_ccontext_filename(mrb, cxt, "(eval)");
