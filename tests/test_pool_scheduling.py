@@ -233,8 +233,9 @@ async def test_queue_room_is_workers_plus_max_queue() -> None:
             runs.start("hold")
             await eventually(lambda: backend.taken == ["hold"])
             runs.start("a")
+            await eventually(partial(queued_are, pool, 1))
             runs.start("b")
-            await eventually(lambda: pool.stats()["queued"] == 2)
+            await eventually(partial(queued_are, pool, 2))
             with pytest.raises(PoolFullError, match=r"^the queue holds 2 runs$"):
                 await pool.run_nowait("refused")
             runs.start("waits")
@@ -256,7 +257,7 @@ async def test_queue_timeout_while_waiting_for_queue_room() -> None:
             runs.start("hold")
             await eventually(lambda: backend.taken == ["hold"])
             runs.start("queued")
-            await eventually(lambda: pool.stats()["queued"] == 1)
+            await eventually(partial(queued_are, pool, 1))
             with pytest.raises(
                 PoolTimeoutError,
                 match=r"^no worker was free in time: the run waited for queue room past",
@@ -306,7 +307,7 @@ async def test_cancelling_a_queued_run_takes_it_out_of_the_queue() -> None:
             runs.start("hold")
             await eventually(lambda: backend.taken == ["hold"])
             runs.start("cancelled")
-            await eventually(lambda: pool.stats()["queued"] == 1)
+            await eventually(partial(queued_are, pool, 1))
             runs.cancel("cancelled")
             await eventually(lambda: runs.ended("cancelled"))
             assert pool.stats()["queued"] == 0
@@ -569,7 +570,7 @@ async def test_a_replacement_that_cannot_start_fails_one_queued_run() -> None:
             runs.start("dies")
             await eventually(lambda: backend.taken == ["dies"])
             runs.start("queued")
-            await eventually(lambda: pool.stats()["queued"] == 1)
+            await eventually(partial(queued_are, pool, 1))
             backend.fail_starts = 1
             gate.set()
         assert type(runs.results["dies"]) is WorkerCrashedError
@@ -617,7 +618,7 @@ async def start_one_of_each(pool: Pool, backend: FakeBackend, runs: Runs) -> Non
     runs.start("slow-to-take")
     await eventually(lambda: len(backend.sent) == 3 and len(backend.taken) == 2)
     runs.start("queued")
-    await eventually(lambda: pool.stats()["queued"] == 1)
+    await eventually(partial(queued_are, pool, 1))
 
 
 async def test_aclose_waits_for_runs_at_every_stage() -> None:
