@@ -475,11 +475,18 @@ async def test_watchdog_leaves_runs_without_a_timeout_alone() -> None:
         assert pool.stats() == stats(completed=1)
 
 
-async def test_a_worker_dying_during_a_service_call_fails_the_run() -> None:
-    """The watchdog stops the Service call of a run whose worker died meanwhile: the run
-    fails with WorkerCrashedError, the Service is cancelled, the worker replaced."""
+@pytest.mark.parametrize(
+    "timeout", [pytest.param(1.0, id="timeout"), pytest.param(None, id="none")]
+)
+async def test_a_worker_dying_during_a_service_call_fails_the_run(
+    run_timeout: float | None,
+) -> None:
+    """The watchdog stops the Service call of a run whose worker died meanwhile, with or
+    without a timeout: the run fails with WorkerCrashedError, the Service is cancelled,
+    the worker replaced."""
     service = Gate()
-    async with fake_pool({"calls": (CallService("G", "wait"),)}) as (pool, backend):
+    plans: Plans = {"calls": (CallService("G", "wait"),)}
+    async with fake_pool(plans, timeout=run_timeout) as (pool, backend):
         pool.bind("G", service)
         async with background(pool) as runs:
             runs.start("calls")
