@@ -493,8 +493,8 @@ class Pool:
         timeout = run.limits.timeout
         if timeout is not None:
             run.deadline = time.monotonic() + timeout + WATCHDOG_GRACE_S
-            if self._watchdog_wake is not None:
-                self._watchdog_wake.set()
+        if self._watchdog_wake is not None:
+            self._watchdog_wake.set()  # also without a deadline: it watches Service calls
         run.worker, run.state = worker, RunState.SENDING
         self._runs.add(run)
         started = time.perf_counter()
@@ -596,10 +596,10 @@ class Pool:
 
     async def _watchdog(self) -> None:
         """Kill the workers of runs that overran their timeout by WATCHDOG_GRACE_S, and
-        stop the Service call of a run whose worker died meanwhile (the run's task
-        reads nothing from the worker while a Service runs)."""
+        stop the Service call of a run whose worker died meanwhile, timeout or not (the
+        run's task reads nothing from the worker while a Service runs)."""
         while True:
-            if not any(run.deadline is not None for run in self._runs):
+            if not self._runs:
                 self._watchdog_wake = anyio.Event()
                 await self._watchdog_wake.wait()
                 self._watchdog_wake = None
