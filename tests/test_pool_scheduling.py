@@ -476,7 +476,7 @@ async def test_watchdog_leaves_runs_without_a_timeout_alone() -> None:
 
 
 @pytest.mark.parametrize(
-    "timeout", [pytest.param(1.0, id="timeout"), pytest.param(None, id="none")]
+    "run_timeout", [pytest.param(1.0, id="timeout"), pytest.param(None, id="none")]
 )
 async def test_a_worker_dying_during_a_service_call_fails_the_run(
     run_timeout: float | None,
@@ -569,22 +569,40 @@ async def test_a_worker_that_breaks_the_protocol_is_killed_and_its_run_fails(pla
 
 
 async def test_a_replacement_that_cannot_start_fails_one_queued_run() -> None:
-    """When a worker's replacement fails to start, one queued run fails with
-    PoolClosedError instead of waiting; the next run starts a worker for the slot."""
+    """When a worker's replacement fails to start, the first queued run fails with
+    PoolClosedError instead of waiting, and the next queued run gets a fresh start."""
     gate = anyio.Event()
     async with fake_pool({"dies": (Hold(gate), Die())}) as (pool, backend):
         async with background(pool) as runs:
             runs.start("dies")
             await eventually(lambda: backend.taken == ["dies"])
-            runs.start("queued")
+            runs.start("first")
             await eventually(partial(queued_are, pool, 1))
+            runs.start("second")
+            await eventually(partial(queued_are, pool, 2))
             backend.fail_starts = 1
             gate.set()
         assert type(runs.results["dies"]) is WorkerCrashedError
-        error = runs.results["queued"]
+        error = runs.results["first"]
         assert type(error) is PoolClosedError
         assert str(error) == "could not start a worker: fake worker start failed"
-        assert (pool._vacant, len(pool._idle)) == (1, 0)
+        assert runs.value("second") == "second"
+        assert [w.taken for w in backend.workers] == [["dies"], ["second"]]
+        assert pool.stats() == stats(completed=1, failed=1, crashed=1)
+
+
+async def test_a_failed_start_with_no_queued_run_leaves_the_slot_to_the_next_run() -> None:
+    """A replacement that fails to start with nothing queued leaves its slot vacant;
+    the next run starts a worker for it."""
+    gate = anyio.Event()
+    async with fake_pool({"dies": (Hold(gate), Die())}) as (pool, backend):
+        async with background(pool) as runs:
+            runs.start("dies")
+            await eventually(lambda: backend.taken == ["dies"])
+            backend.fail_starts = 1
+            gate.set()
+        await eventually(lambda: pool._background == 0)
+        assert (pool._vacant, len(pool._idle), backend.fail_starts) == (1, 0, 0)
         assert (await pool.run("next")).value == "next"
         assert pool.stats() == stats(completed=1, failed=1, crashed=1)
 
