@@ -699,14 +699,18 @@ class Pool:
         try:
             worker = await self._start_worker(self._frame_cap)
         except START_ERRORS as exc:
+            self._starting -= 1
             self._vacant += 1
             if self._waiters:  # tell one queued run, rather than leave it waiting
                 waiter = self._waiters.popleft()
                 waiter.error = PoolClosedError(f"could not start a worker: {exc}")
                 waiter.event.set()
+            self._assign()  # the other queued runs get another start
             return
-        finally:
+        except BaseException:
             self._starting -= 1
+            raise
+        self._starting -= 1
         self._workers[worker] = None
         self._idle.append(worker)
         self._assign()
