@@ -32,6 +32,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import anyio
@@ -360,9 +361,10 @@ class FakeWorker:
             self._plans[message.run_id] = (script, plan)
             if plan and isinstance(plan[0], Stall):
                 self.state = WorkerState.TORN  # cancelled meanwhile, it stays torn
-                await anyio.sleep(plan[0].seconds)
+                seconds = plan[0].seconds
+                await _first(partial(anyio.sleep, seconds), self._exited.wait)
                 self.state = WorkerState.READY
-                if self.exited:
+                if self.exited:  # a killed reader breaks the pipe under the writer
                     raise WorkerGone("writing to it failed: [Errno 32] Broken pipe")
             self._backend.sent.append(script)
         elif isinstance(message, proto.Cancel):

@@ -456,6 +456,15 @@ async def test_watchdog_stops_a_service_call_that_overruns_the_timeout() -> None
         assert pool.stats() == stats(failed=1)
 
 
+async def test_watchdog_covers_a_run_frame_stuck_half_written() -> None:
+    """A run whose Run frame cannot be written is killed at timeout + grace too."""
+    async with fake_pool({"stuck": (Stall(10),)}, timeout=0.02) as (pool, backend):
+        with pytest.raises(kobako.TimeoutError, match=r"^run exceeded its timeout of 0\.02 s$"):
+            await pool.run("stuck")
+        assert backend.workers[0].ended == "killed" and backend.sent == []
+        assert pool.stats() == stats(failed=1)
+
+
 async def test_a_timeout_the_worker_enforces_keeps_the_worker() -> None:
     """A guest stopped by the worker's own deadline is a TimeoutError with no kill."""
     async with fake_pool({"loops": (Busy(10),)}, timeout=0.02) as (pool, backend):
@@ -605,6 +614,18 @@ async def test_a_failed_start_with_no_queued_run_leaves_the_slot_to_the_next_run
         assert (pool._vacant, len(pool._idle), backend.fail_starts) == (1, 0, 0)
         assert (await pool.run("next")).value == "next"
         assert pool.stats() == stats(completed=1, failed=1, crashed=1)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+async def test_a_worker_that_died_idle_costs_no_run(workers: int) -> None:
+    """Workers that died while idle (however many) are found out by the next run, which
+    goes to a replacement: it spends none of its attempts on them."""
+    async with fake_pool(workers=workers) as (pool, backend):
+        for worker in backend.workers:
+            worker.crash()
+        assert (await pool.run("x")).value == "x"
+        assert backend.taken == ["x"]
+        assert pool.stats() == stats(completed=1, crashed=workers)
 
 
 # ---- recycling ----
