@@ -620,6 +620,7 @@ class Pool:
         (until ``until``: then PoolTimeoutError)."""
         if self._cancelling:  # a run retried after aclose(cancel=True)
             raise PoolClosedError("the Pool was closed with the run in flight")
+        self._drop_dead_idle()
         if self._idle and not self._waiters:
             worker = self._idle.pop()
             self._busy.add(worker)
@@ -641,6 +642,15 @@ class Pool:
             raise waiter.error
         assert waiter.worker is not None
         return waiter.worker
+
+    def _drop_dead_idle(self) -> None:
+        """Retire idle workers that died meanwhile (a run would spend an attempt on
+        each, and all of its attempts on as many)."""
+        for worker in [worker for worker in self._idle if worker.exited]:
+            self._idle.remove(worker)
+            self._busy.add(worker)  # held, as _retire wants it
+            self._counts["crashed"] += 1
+            self._retire(worker, kill=False)
 
     def _release(self, worker: WorkerHandle) -> None:
         """A held worker is free: idle, and to the first queued run if there is one."""
