@@ -56,13 +56,14 @@ pytestmark = pytest.mark.anyio
 TEST_BOUND_S = 5.0
 """Every test ends well within this (milliseconds as a rule): past it, it failed."""
 GRACE_S = 0.05
+WATCHDOG_TICK_S = 0.005
 
 
 @pytest.fixture(autouse=True)
 def fast_graces(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scale the Pool's grace periods down from seconds to milliseconds."""
     monkeypatch.setattr(_pool, "WATCHDOG_GRACE_S", GRACE_S)
-    monkeypatch.setattr(_pool, "WATCHDOG_TICK_S", 0.005)
+    monkeypatch.setattr(_pool, "WATCHDOG_TICK_S", WATCHDOG_TICK_S)
     monkeypatch.setattr(_pool, "CANCEL_GRACE_S", GRACE_S)
 
 
@@ -500,6 +501,8 @@ async def test_a_worker_dying_during_a_service_call_fails_the_run(
         async with background(pool) as runs:
             runs.start("calls")
             await service.entered.wait()
+            # past the watchdog's first ticks after the run began: it must keep watching
+            await anyio.sleep(10 * WATCHDOG_TICK_S)
             backend.workers[0].crash()
         error = runs.results["calls"]
         assert type(error) is WorkerCrashedError
