@@ -515,8 +515,8 @@ class Pool:
         timeout = run.limits.timeout
         if timeout is not None:
             run.deadline = time.monotonic() + timeout + WATCHDOG_GRACE_S
-            if self._watchdog_wake is not None:
-                self._watchdog_wake.set()
+        if self._watchdog_wake is not None:
+            self._watchdog_wake.set()  # also without a deadline: it watches Service calls
         run.worker, run.state = worker, RunState.SENDING
         self._runs.add(run)
         started = time.perf_counter()
@@ -618,10 +618,10 @@ class Pool:
 
     async def _watchdog(self) -> None:
         """Kill the workers of runs that overran their timeout by WATCHDOG_GRACE_S, and
-        stop the Service call of a run whose worker died meanwhile (the run's task
-        reads nothing from the worker while a Service runs)."""
+        stop the Service call of a run whose worker died meanwhile, timeout or not (the
+        run's task reads nothing from the worker while a Service runs)."""
         while True:
-            if not any(run.deadline is not None for run in self._runs):
+            if not self._runs:
                 self._watchdog_wake = anyio.Event()
                 await self._watchdog_wake.wait()
                 self._watchdog_wake = None
@@ -642,6 +642,7 @@ class Pool:
         (until ``until``: then PoolTimeoutError)."""
         if self._cancelling:  # a run retried after aclose(cancel=True)
             raise PoolClosedError("the Pool was closed with the run in flight")
+        self._drop_dead_idle()
         if self._idle and not self._waiters:
             worker = self._idle.pop()
             self._busy.add(worker)
@@ -663,6 +664,15 @@ class Pool:
             raise waiter.error
         assert waiter.worker is not None
         return waiter.worker
+
+    def _drop_dead_idle(self) -> None:
+        """Retire idle workers that died meanwhile (a run would spend an attempt on
+        each, and all of its attempts on as many)."""
+        for worker in [worker for worker in self._idle if worker.exited]:
+            self._idle.remove(worker)
+            self._busy.add(worker)  # held, as _retire wants it
+            self._counts["crashed"] += 1
+            self._retire(worker, kill=False)
 
     def _release(self, worker: WorkerHandle) -> None:
         """A held worker is free: idle, and to the first queued run if there is one."""
@@ -721,14 +731,18 @@ class Pool:
         try:
             worker = await self._start_worker(self._frame_cap)
         except START_ERRORS as exc:
+            self._starting -= 1
             self._vacant += 1
             if self._waiters:  # tell one queued run, rather than leave it waiting
                 waiter = self._waiters.popleft()
                 waiter.error = PoolClosedError(f"could not start a worker: {exc}")
                 waiter.event.set()
+            self._assign()  # the other queued runs get another start
             return
-        finally:
+        except BaseException:
             self._starting -= 1
+            raise
+        self._starting -= 1
         self._workers[worker] = None
         self._idle.append(worker)
         self._assign()
