@@ -1,6 +1,7 @@
 """The ``kobako-async`` command (also ``python -m kobako_async``).
 
     kobako-async run FILE.rb | -e CODE | -     one script; output, then the value's inspect
+                 [--input name=JSON ...]      (each input a local variable of the script)
     kobako-async batch FILE.jsonl              one script per line, through a Pool
     kobako-async warm                          compile and cache the guest module
     kobako-async version                       library, guest and wasmtime versions
@@ -30,6 +31,7 @@ from ._errors import (
     TimeoutError,
     TrapError,
 )
+from ._inputs import check_input_name
 from ._inspect import json_safe, ruby_inspect
 from ._limits import (
     MAX_MESSAGE_BYTES,
@@ -206,13 +208,22 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("file", nargs="?", metavar="FILE", help="a Ruby file, or - for stdin")
     source.add_argument("-e", dest="code", metavar="CODE", help="the script itself")
     run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument(
+        "--input",
+        dest="inputs",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="a local variable of the script holding the JSON value (repeatable)",
+    )
     _add_limits(run)
 
     batch = commands.add_parser(
         "batch",
         help="run one script per JSON line through a Pool",
         description=(
-            'Each line is a JSON string (the script) or an object {"script": ..., "seed": ...}.'
+            "Each line is a JSON string (the script) or an object"
+            ' {"script": ..., "seed": ..., "inputs": {"name": value, ...}}.'
             " Writes one JSON result per line, with its input's line index."
         ),
     )
@@ -240,6 +251,41 @@ def _limit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "stderr_limit": args.stderr_limit,
         "profile": "permissive" if args.permissive else "hermetic",
     }
+
+
+def parse_inputs(items: Sequence[str]) -> dict[str, Any]:
+    """The ``--input NAME=JSON`` options as run inputs. Raises UsageError."""
+    inputs: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise UsageError(f"--input {item!r:.60}: expected NAME=JSON")
+        try:
+            check_input_name(name)
+        except ValueError as exc:
+            raise UsageError(f"--input {name!r:.60}: {exc}") from None
+        if name in inputs:
+            raise UsageError(f"--input {name!r}: given twice")
+        try:
+            inputs[name] = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f"--input {name}: not JSON ({exc})") from None
+    return inputs
+
+
+def _json_inputs(item: Any, where: str) -> dict[str, Any] | None:
+    """A batch line's "inputs" object, names checked. Raises UsageError."""
+    inputs = item.get("inputs")
+    if inputs is None:
+        return None
+    if not isinstance(inputs, dict):
+        raise UsageError(f"{where}: inputs must be a JSON object, got {type(inputs).__name__}")
+    for name in inputs:
+        try:
+            check_input_name(name)
+        except ValueError as exc:
+            raise UsageError(f"{where}: {exc}") from None
+    return inputs
 
 
 def _read_text(name: str, what: str) -> str:
@@ -290,13 +336,14 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ._sandbox import Sandbox
 
     script = args.code if args.code is not None else _read_text(args.file, "Ruby file")
+    inputs = parse_inputs(args.inputs)
     try:
         sandbox = Sandbox(**_limit_kwargs(args))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     execution, error = None, None
     try:
-        execution = sandbox.run(script, seed=args.seed)
+        execution = sandbox.run(script, inputs=inputs, seed=args.seed)
     except KobakoError as exc:
         error = exc
     if args.json:
@@ -314,9 +361,12 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _batch_jobs(name: str) -> list[tuple[str, int | None]]:
-    """The (script, seed) of every line. Raises UsageError naming the bad line."""
-    jobs: list[tuple[str, int | None]] = []
+BatchJob = tuple[str, int | None, dict[str, Any] | None]
+
+
+def _batch_jobs(name: str) -> list[BatchJob]:
+    """The (script, seed, inputs) of every line. Raises UsageError naming the bad line."""
+    jobs: list[BatchJob] = []
     for number, line in enumerate(_read_text(name, "JSON Lines file").splitlines(), 1):
         if not line.strip():
             continue
@@ -325,12 +375,12 @@ def _batch_jobs(name: str) -> list[tuple[str, int | None]]:
         except ValueError as exc:
             raise UsageError(f"{name}:{number}: not JSON ({exc})") from None
         if isinstance(item, str):
-            jobs.append((item, None))
+            jobs.append((item, None, None))
         elif isinstance(item, dict) and isinstance(item.get("script"), str):
             seed = item.get("seed")
             if seed is not None and (type(seed) is not int):
                 raise UsageError(f"{name}:{number}: seed must be an integer, got {seed!r}")
-            jobs.append((item["script"], seed))
+            jobs.append((item["script"], seed, _json_inputs(item, f"{name}:{number}")))
         else:
             raise UsageError(
                 f'{name}:{number}: expected a JSON string or {{"script": "..."}}, got {line[:60]}'
@@ -414,10 +464,12 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 write(next_index, pending.pop(next_index))
                 next_index += 1
 
-        async def one(index: int, script: str, seed: int | None) -> None:
+        async def one(
+            index: int, script: str, seed: int | None, inputs: dict[str, Any] | None
+        ) -> None:
             nonlocal failures
             try:
-                result = _result_json(await pool.run(script, seed=seed), None)
+                result = _result_json(await pool.run(script, inputs=inputs, seed=seed), None)
             except KobakoError as exc:
                 result = _result_json(None, exc)
             finally:
@@ -428,9 +480,9 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             progress.advance(failed)
 
         async with pool, anyio.create_task_group() as tg:
-            for index, (script, seed) in enumerate(jobs):
+            for index, (script, seed, inputs) in enumerate(jobs):
                 await room.acquire()
-                tg.start_soon(one, index, script, seed)
+                tg.start_soon(one, index, script, seed, inputs)
 
     try:
         anyio.run(main)

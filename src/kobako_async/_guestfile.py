@@ -19,7 +19,7 @@ from pathlib import Path
 from ._errors import GuestLoadError
 
 WASM_ENV = "KOBAKO_WASM"
-ABI_VERSION = 3
+ABI_VERSION = 4
 INFO_SECTION = "kobako.guest"
 PACKAGE_WASM = "_data/kobako.wasm"  # inside the installed package (wheel)
 

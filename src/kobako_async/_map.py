@@ -43,7 +43,8 @@ from ._sandbox import Execution
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One script for ``Pool.map``, with the per-run options of ``Pool.run``."""
+    """One script for ``Pool.map``, with the per-run options of ``Pool.run``
+    (``inputs`` last, so positional Jobs keep their meaning)."""
 
     script: str
     bind: Mapping[str, Any] | None = None
@@ -52,6 +53,7 @@ class Job:
     memory_limit: int | None = KEEP
     fuel: int | None = KEEP
     queue_timeout: float | None = KEEP
+    inputs: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

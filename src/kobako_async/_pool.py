@@ -328,6 +328,7 @@ class Pool:
         self,
         script: str,
         *,
+        inputs: Mapping[str, Any] | None = None,
         bind: Mapping[str, Any] | None = None,
         seed: int | None = None,
         timeout: float | None = KEEP,  # noqa: ASYNC109 - enforced in the worker
@@ -342,10 +343,11 @@ class Pool:
             PoolTimeoutError: no worker was free within ``queue_timeout``.
             WorkerCrashedError: the worker died under the run.
             PoolClosedError: the Pool is not open, or was closed over the run.
-            ValueError, TypeError: bad ``bind``, ``seed`` or limit arguments.
+            MessageSizeError: the encoded ``inputs`` are over max_message_bytes.
+            ValueError, TypeError: bad ``inputs``, ``bind``, ``seed`` or limit arguments.
         """
         run = self._prepare(
-            script, bind, seed, timeout=timeout, memory_limit=memory_limit, fuel=fuel
+            script, inputs, bind, seed, timeout=timeout, memory_limit=memory_limit, fuel=fuel
         )
         until = self._queue_deadline(queue_timeout)
         assert self._admission is not None
@@ -366,6 +368,7 @@ class Pool:
         self,
         script: str,
         *,
+        inputs: Mapping[str, Any] | None = None,
         bind: Mapping[str, Any] | None = None,
         seed: int | None = None,
         timeout: float | None = KEEP,  # noqa: ASYNC109 - enforced in the worker
@@ -375,7 +378,7 @@ class Pool:
     ) -> Execution:
         """Like ``run``, but raises PoolFullError instead of waiting for queue room."""
         run = self._prepare(
-            script, bind, seed, timeout=timeout, memory_limit=memory_limit, fuel=fuel
+            script, inputs, bind, seed, timeout=timeout, memory_limit=memory_limit, fuel=fuel
         )
         until = self._queue_deadline(queue_timeout)
         assert self._admission is not None
@@ -424,6 +427,7 @@ class Pool:
     async def _run_job(self, job: Job) -> Execution:
         return await self.run(
             job.script,
+            inputs=job.inputs,
             bind=job.bind,
             seed=job.seed,
             timeout=job.timeout,
@@ -441,7 +445,12 @@ class Pool:
             )
 
     def _prepare(
-        self, script: str, bind: Mapping[str, Any] | None, seed: int | None, **overrides: Any
+        self,
+        script: str,
+        inputs: Mapping[str, Any] | None,
+        bind: Mapping[str, Any] | None,
+        seed: int | None,
+        **overrides: Any,
     ) -> Run:
         if self._state is not _State.OPEN:
             raise PoolClosedError(
@@ -455,7 +464,8 @@ class Pool:
         self._check_memory_limit(limits)
         bindings = merge_run_bindings(self._bindings, bind) if bind else self._bindings
         dispatcher = Dispatcher(bindings, limits)
-        request = build_request(script, limits, dispatcher, seed)
+        # inputs are encoded here, in the parent: their Handles join the run's table
+        request = build_request(script, limits, dispatcher, seed, inputs)
         run_id = next(self._run_ids)
         frame = proto.encode(
             proto.Run(

@@ -38,6 +38,7 @@ from ._errors import (
     TrapError,
 )
 from ._guest import GuestRunner, GuestTrap, get_runner
+from ._inputs import encode_inputs
 from ._limits import (
     KEEP,
     MAX_MESSAGE_BYTES,
@@ -160,6 +161,7 @@ class Sandbox:
         self,
         script: str,
         *,
+        inputs: Mapping[str, Any] | None = None,
         bind: Mapping[str, Any] | None = None,
         seed: int | None = None,
         timeout: float | None = KEEP,
@@ -168,8 +170,11 @@ class Sandbox:
     ) -> Execution:
         """Run ``script`` and return its last expression's value and output.
 
-        ``bind`` fills fillable paths, or shadows bound ones, for this run only;
-        ``seed`` seeds ``rand``/``Random``; the limits override the Sandbox's.
+        Each of ``inputs`` becomes a local variable of the script (not of the methods
+        it defines), holding the value as the codec decodes it; a value with no wire
+        form arrives as a Handle. ``bind`` fills fillable paths, or shadows bound
+        ones, for this run only; ``seed`` seeds ``rand``/``Random``; the limits
+        override the Sandbox's.
 
         Raises:
             InvalidScriptError: ``script`` is not a str, contains a NUL byte, or has
@@ -180,7 +185,9 @@ class Sandbox:
                 (NoServiceError, DisconnectedError: see the error tree).
             TimeoutError, MemoryLimitError, FuelExhaustedError: a limit stopped it.
             TrapError: the guest trapped or broke the ABI.
-            ValueError, TypeError: bad ``bind`` or limit arguments.
+            MessageSizeError: the encoded ``inputs`` are over max_message_bytes.
+            ValueError, TypeError: bad ``bind``, ``inputs`` (a name that is not a Ruby
+                local variable name, a value that cannot be sent) or limit arguments.
         """
         limits = self.limits.override(timeout=timeout, memory_limit=memory_limit, fuel=fuel)
         runner = get_runner(limits.fuel is not None)
@@ -192,7 +199,7 @@ class Sandbox:
             for path, obj in bind.items():
                 check_sync_service(path, obj)
         dispatcher = Dispatcher(bindings, limits)
-        return execute(runner, script, limits, dispatcher, seed)
+        return execute(runner, script, limits, dispatcher, seed, inputs)
 
 
 def check_memory_limit(limits: Limits, runner: GuestRunner) -> None:
@@ -206,10 +213,15 @@ def check_memory_limit(limits: Limits, runner: GuestRunner) -> None:
 
 
 def execute(
-    runner: GuestRunner, script: str, limits: Limits, dispatcher: Dispatcher, seed: int | None
+    runner: GuestRunner,
+    script: str,
+    limits: Limits,
+    dispatcher: Dispatcher,
+    seed: int | None,
+    inputs: Mapping[str, Any] | None = None,
 ) -> Execution:
     """Run one script on ``runner`` under ``limits``: the core of ``Sandbox.run``."""
-    request = build_request(script, limits, dispatcher, seed)
+    request = build_request(script, limits, dispatcher, seed, inputs)
     started = time.perf_counter()
     try:
         raw = runner.run(
@@ -226,11 +238,41 @@ def execute(
     return finish(raw.payload, usage, dispatcher, limits)
 
 
-def build_request(script: str, limits: Limits, dispatcher: Dispatcher, seed: int | None) -> bytes:
-    """The guest's run request. Raises InvalidScriptError, ValueError (seed)."""
+def build_request(
+    script: str,
+    limits: Limits,
+    dispatcher: Dispatcher,
+    seed: int | None,
+    inputs: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The guest's run request; Handles among ``inputs`` go in ``dispatcher``'s table.
+
+    Raises:
+        InvalidScriptError: a bad script.
+        MessageSizeError: the encoded inputs are over ``max_message_bytes`` (nothing ran).
+        ValueError, TypeError: a bad seed, or bad inputs (see encode_inputs).
+    """
     source = _encode_script(script)
+    names, values = encode_inputs(inputs, dispatcher.handles)
+    size = len(values) + sum(map(len, names))
+    if size > limits.max_message_bytes:
+        raise MessageSizeError(
+            "Kobako::MessageSizeError",
+            f"the run's inputs are {size} bytes encoded, over max_message_bytes"
+            f" ({limits.max_message_bytes})",
+            [],
+            Execution(None, "", "", False, False, Usage(0.0, 0)),
+        )
     return pack(
-        [source, limits.stdout_limit, limits.stderr_limit, dispatcher.paths(), limits.seed(seed)]
+        [
+            source,
+            limits.stdout_limit,
+            limits.stderr_limit,
+            dispatcher.paths(),
+            limits.seed(seed),
+            names,
+            values,
+        ]
     )
 
 

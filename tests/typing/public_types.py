@@ -25,7 +25,9 @@ from kobako_async import (
 
 
 def sandbox_types(sandbox: Sandbox) -> None:
-    ex = sandbox.run("1", bind={"A": object()}, seed=1, timeout=1.0, memory_limit=None)
+    ex = sandbox.run(
+        "x", inputs={"x": 1}, bind={"A": object()}, seed=1, timeout=1.0, memory_limit=None
+    )
     reveal_type(ex)  # noqa: F821  # revealed: kobako_async.Execution
     reveal_type(ex.value)  # noqa: F821  # revealed: Any
     reveal_type(ex.stdout)  # noqa: F821  # revealed: str
@@ -39,7 +41,7 @@ def sandbox_types(sandbox: Sandbox) -> None:
 
 
 async def pool_types(pool: Pool) -> None:
-    pending = pool.run("1", bind={"A": object()}, seed=1, timeout=None, fuel=10)
+    pending = pool.run("x", inputs={"x": 1}, bind={"A": object()}, seed=1, timeout=None, fuel=10)
     reveal_type(pending)  # type: ignore[unused-coroutine]  # noqa: F821  # revealed: typing.Coroutine[Any, Any, kobako_async.Execution]
     pending.close()
     reveal_type(await pool.run("1"))  # noqa: F821  # revealed: kobako_async.Execution

@@ -7,7 +7,12 @@
  *   kobako_run(ptr, len) -> i64 runs one request; returns outcome ptr<<32 | len
  *   kobako_abi_version() -> i32
  *
- * Request: msgpack [script (bin), stdout_limit, stderr_limit, [bound path...], seed].
+ * Request: msgpack [script (bin), stdout_limit, stderr_limit, [bound path...], seed,
+ * [input name...], inputs (bin)], the last two optional; inputs holds one msgpack
+ * value per name, back to back, each decoded on its own (so each may nest as deep
+ * as a Service reply's value) and made a local variable of the top-level script.
+ * Fields after these are left for later requests (snippets, an entrypoint): this
+ * guest reads only the ones above.
  * Outcome: msgpack [status, body, stdout (bin), stderr (bin), stdout_truncated,
  * stderr_truncated, out_of_memory], where status 0 carries the value and status 1
  * carries [class name, message, backtrace, origin] of the exception that ended
@@ -24,13 +29,14 @@
 #include <mruby/compile.h>
 #include <mruby/error.h>
 #include <mruby/internal.h>
+#include <mruby/proc.h>
 #include <mruby/string.h>
 #include "kobako.h"
 
 /* clang 22 no longer defines the tag that wasm setjmp/longjmp throws. */
 __asm__(".globl __c_longjmp\n.tagtype __c_longjmp i32\n__c_longjmp:\n");
 
-#define KOBAKO_ABI_VERSION 3
+#define KOBAKO_ABI_VERSION 4
 #define EXPORT(name) __attribute__((export_name(name)))
 
 enum { STATUS_VALUE = 0, STATUS_ERROR = 1 };
@@ -187,6 +193,68 @@ request_field(mrb_state *mrb, mrb_value req, mrb_int i, enum mrb_vtype type)
   return v;
 }
 
+/* The input values, decoded one by one from ``inputs`` into a new Array (held by
+ * the GC arena) with one value per name. */
+static mrb_value
+decode_inputs(mrb_state *mrb, mrb_value names, mrb_value inputs)
+{
+  const uint8_t *p = (const uint8_t *)RSTRING_PTR(inputs);
+  uint32_t left = (uint32_t)RSTRING_LEN(inputs);
+  mrb_int n = RARRAY_LEN(names);
+  mrb_value values = mrb_ary_new_capa(mrb, n);
+  for (mrb_int i = 0; i < n; i++) {
+    kobako_codec_error err;
+    mrb_value v;
+    uint32_t used;
+    int ai = mrb_gc_arena_save(mrb);
+    if (kobako_decode(mrb, p, left, &v, &used, &err)) {
+      mrb_raise(mrb, E_ARGUMENT_ERROR, "malformed run request");
+    }
+    mrb_ary_push(mrb, values, v);
+    mrb_gc_arena_restore(mrb, ai);
+    p += used;
+    left -= used;
+  }
+  if (left) mrb_raise(mrb, E_ARGUMENT_ERROR, "malformed run request");
+  return values;
+}
+
+/* Compiles ``script`` with ``names`` declared as top-level locals (as mirb keeps
+ * its locals: the parser context's syms) and runs it with their values in the
+ * top frame's stack slots 1..n. A method the script defines opens its own scope,
+ * so it does not see them. Returns the script's value; on an error mrb->exc. */
+static mrb_value
+run_with_inputs(mrb_state *mrb, mrb_value script, mrb_value names, mrb_value inputs)
+{
+  mrb_int n = RARRAY_LEN(names);
+  /* a scope holds at most 255 locals (codegen's limit); the host sends at most 200 */
+  if (n > 255) mrb_raise(mrb, E_ARGUMENT_ERROR, "malformed run request");
+  mrb_value values = decode_inputs(mrb, names, inputs);
+  mrb_ccontext *cxt = mrb_ccontext_new(mrb);
+  mrb_ccontext_filename(mrb, cxt, "(eval)");
+  cxt->capture_errors = TRUE;
+  cxt->no_exec = TRUE;
+  if (n > 0) {
+    cxt->syms = (mrb_sym *)mrb_malloc(mrb, sizeof(mrb_sym) * n);
+    for (mrb_int i = 0; i < n; i++) {
+      cxt->syms[i] = mrb_intern_str(mrb, request_field(mrb, names, i, MRB_TT_STRING));
+    }
+    cxt->slen = (uint16_t)n;
+  }
+  mrb_value proc = mrb_load_nstring_cxt(mrb, RSTRING_PTR(script), RSTRING_LEN(script), cxt);
+  if (mrb->exc || !mrb_proc_p(proc)) return mrb_nil_value();
+  struct RProc *p = mrb_proc_ptr(proc);
+  MRB_PROC_SET_TARGET_CLASS(p, mrb->object_class);
+  if (mrb->c->ci) mrb_vm_ci_target_class_set(mrb->c->ci, mrb->object_class);
+  /* extend first: a GC clears the stack above the frame's registers, so nothing
+   * may allocate between filling the slots and running */
+  mrb_int nregs = p->body.irep->nregs;
+  mrb_stack_extend(mrb, (nregs > n + 1 ? nregs : n + 1) + 1);
+  if (!mrb->c->ci->stack) mrb_raise(mrb, E_RUNTIME_ERROR, "no VM stack");
+  for (mrb_int i = 0; i < n; i++) mrb->c->ci->stack[i + 1] = RARRAY_PTR(values)[i];
+  return mrb_top_run(mrb, p, mrb_top_self(mrb), n + 1);
+}
+
 /* Runs inside mrb_protect_error: anything raised outside the VM lands there.
  * Returns the value or exception, so that mrb_protect_error keeps it in the GC
  * arena: nothing else refers to an exception the VM has handed back, and
@@ -215,10 +283,12 @@ run_script(mrb_state *mrb, void *userdata)
     kobako_bind_path(mrb, request_field(mrb, paths, i, MRB_TT_STRING));
   }
 
-  mrb_ccontext *cxt = mrb_ccontext_new(mrb);
-  mrb_ccontext_filename(mrb, cxt, "(eval)");
-  cxt->capture_errors = TRUE;
-  st->value = mrb_load_nstring_cxt(mrb, RSTRING_PTR(script), RSTRING_LEN(script), cxt);
+  mrb_value names = mrb_ary_new(mrb), inputs = mrb_str_new(mrb, NULL, 0);
+  if (RARRAY_LEN(req) >= 7) {
+    names = request_field(mrb, req, 5, MRB_TT_ARRAY);
+    inputs = request_field(mrb, req, 6, MRB_TT_STRING);
+  }
+  st->value = run_with_inputs(mrb, script, names, inputs);
   if (mrb->exc) {
     st->exc = mrb->exc;
     mrb->exc = NULL;
