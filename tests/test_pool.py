@@ -1429,6 +1429,25 @@ async def test_outcome_over_max_message_bytes_is_message_size_error_as_in_sandbo
         assert (await pool.run("1")).value == 1
 
 
+async def test_service_call_past_the_frame_cap_is_never_framed() -> None:
+    """A 70 MB Service call, past the parent's frame cap as well as max_message_bytes,
+    is the Sandbox's rescuable MessageSizeError in the Pool: the worker sends only its
+    size, so it is not killed for breaking the protocol."""
+    script = 'begin; Echo.call("x" * 70_000_000); rescue => e; [e.class.name, e.message]; end'
+    sandbox = Sandbox(memory_limit=1 << 30).bind("Echo", lambda *a: 0)
+    expected = sandbox.run(script).value
+    assert type(expected) is list and expected[0] == "Kobako::MessageSizeError"
+    size = expected[1].removeprefix("Service call of ").split(" ")[0]
+    assert size.isdigit() and 70_000_000 < int(size) < 70_000_100
+    assert expected[1] == f"Service call of {size} bytes is over max_message_bytes (16777216)"
+    async with open_pool(workers=1, memory_limit=1 << 30) as pool:
+        pool.bind("Echo", lambda *a: 0)
+        (pid,) = pool.worker_pids()
+        assert (await pool.run(script)).value == expected
+        assert pool.worker_pids() == [pid] and pool.stats()["crashed"] == 0
+        assert (await pool.run("1")).value == 1
+
+
 async def test_large_reply_under_a_large_max_message_bytes_works_as_in_sandbox() -> None:
     """A 70 MiB Service reply under max_message_bytes=128 MiB reaches the script in the
     Pool as in the Sandbox."""

@@ -165,6 +165,23 @@ CASES = [
         "h = Hash.new { |hash, k| hash[k] }; h[1]",
         STACK_TRAP,  # likewise: recursion through C frames exhausts the wasm stack
     ),
+    # recursion through callbacks of C methods: the gap SECURITY.md lists
+    Case(
+        "hash-that-rehashes-its-hash-recursion",
+        "$h = {}; 20.times { |i| $h[i] = i }\n"
+        "class K; def hash = ($h.rehash; 1); end; $h[K.new] = 1; $h.rehash",
+        STACK_TRAP,  # more than 16 keys: a real hash table, so rehash calls K#hash
+    ),
+    Case(
+        "to-s-interpolating-itself-recursion",
+        'class K; def to_s = "#{self}"; end; "#{K.new}"',
+        STACK_TRAP,
+    ),
+    Case(
+        "inspect-through-array-recursion",
+        "class K; def inspect = [self].inspect; end; K.new.inspect",
+        STACK_TRAP,
+    ),
     # the unrescued exception was not GC-protected while its deep backtrace was built
     Case(
         "raise-from-depth-1500",
