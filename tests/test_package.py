@@ -20,7 +20,7 @@ import kobako_async
 from kobako_async import GuestInfo, GuestLoadError, Pool
 from kobako_async import _module_cache as module_cache
 from kobako_async._guest import GuestRunner
-from kobako_async._guestfile import INFO_SECTION, default_wasm_path, read_guest
+from kobako_async._guestfile import ABI_VERSION, INFO_SECTION, default_wasm_path, read_guest
 
 WASM = default_wasm_path()
 
@@ -51,7 +51,7 @@ def _bad_guests() -> list[tuple[str, bytes, str]]:
         (
             "wrong-abi",
             bare + _custom_section(b"kobako.guest", b'{"abi": 1}'),
-            "was built for guest ABI 1; this kobako_async needs ABI 3",
+            f"was built for guest ABI 1; this kobako_async needs ABI {ABI_VERSION}",
         ),
         (
             "bad-info",
@@ -60,7 +60,7 @@ def _bad_guests() -> list[tuple[str, bytes, str]]:
         ),
         (
             "minimal-module",
-            b"\0asm\x01\0\0\0" + _custom_section(b"kobako.guest", b'{"abi": 3}'),
+            b"\0asm\x01\0\0\0" + _custom_section(b"kobako.guest", b'{"abi": %d}' % ABI_VERSION),
             "does not export memory, kobako_run",
         ),
     ]
@@ -130,7 +130,11 @@ def test_guest_info_names_the_guest() -> None:
     assert type(info) is GuestInfo
     assert info.sha256 == hashlib.sha256(wasm).hexdigest()
     assert info.size_bytes == len(wasm)
-    assert (info.abi_version, info.mruby_version, info.oniguruma_version) == (3, "3.3.0", "6.9.9")
+    assert (info.abi_version, info.mruby_version, info.oniguruma_version) == (
+        ABI_VERSION,
+        "3.3.0",
+        "6.9.9",
+    )
 
 
 def test_kobako_wasm_overrides_the_packaged_guest(
