@@ -27,6 +27,7 @@ from kobako_async import (
     SandboxError,
     Symbol,
 )
+from kobako_async import _codec as codec
 from kobako_async._codec import (
     CALL_WRAPPER_LEVELS,
     EXT_BIGINT,
@@ -874,3 +875,141 @@ def test_a_reply_with_distinct_bytes_and_str_keys_keeps_them() -> None:
     """Invalid-UTF-8 bytes and str keys stay apart in Ruby: the reply arrives whole."""
     sandbox = Sandbox().bind("Svc", lambda: {"a": 1, b"\xff": 2, ("a",): 3, (b"\xff",): 4})
     assert same(sandbox.run("Svc.call.size").value, 4)
+
+
+# ---- mutation testing: exact messages and boundaries mutmut found unchecked ----
+
+
+def test_frozen_hash_refuses_mutation_with_an_exact_message() -> None:
+    """Mutating a FrozenHash raises TypeError("FrozenHash is immutable")."""
+    frozen = FrozenHash({"a": 1})
+    with pytest.raises(TypeError, match=r"^FrozenHash is immutable$"):
+        frozen["b"] = 2
+    assert frozen == {"a": 1}
+
+
+def test_describe_value_cuts_at_its_limit_exactly() -> None:
+    """A description of exactly ``limit`` chars is whole; a longer one is cut to
+    ``limit - 3`` chars plus "..."."""
+    assert codec.describe_value("abcdef", limit=8) == '"abcdef"'
+    assert codec.describe_value("abcdefghij", limit=8) == '"abcd...'
+
+
+def test_describe_value_quotes_64_chars_and_cuts_the_65th() -> None:
+    """A string shows at most 64 chars, then "..." inside the quotes; quotes are escaped."""
+    assert codec.describe_value("a" * 64, limit=200) == '"' + "a" * 64 + '"'
+    assert codec.describe_value("a" * 65, limit=200) == '"' + "a" * 64 + '..."'
+    assert codec.describe_value('say "hi"') == '"say \\"hi\\""'
+
+
+def test_describe_value_writes_hashes_the_ruby_way() -> None:
+    """A Hash is described as Ruby's inspect writes it: key=>value pairs."""
+    assert codec.describe_value({"a": 1}) == '{"a"=>1}'
+    assert codec.describe_value({Symbol("k"): [1, None], 2.5: True}) == "{:k=>[1, nil], 2.5=>true}"
+
+
+def test_flooding_message_names_the_first_two_colliding_keys() -> None:
+    """The flooding KeyRefused names the count, the first two colliding keys and the cap."""
+    keys = [3.0 * 2.0 ** (61 * i - 900) for i in range(MAX_KEYS_PER_HASH + 1)]
+    assert len({hash(k) for k in keys}) == 1
+    payload = msgpack.packb(dict.fromkeys(keys, 1))
+    expected = (
+        f"a Hash has 17 keys with one Python hash ({keys[0]!r}, {keys[1]!r}, ...):"
+        " at most 16 may share one, or building the dict would take quadratic time"
+    )
+    with pytest.raises(KeyRefused) as info:
+        unpack(payload)
+    assert str(info.value) == expected
+
+
+def test_merged_keys_message_names_the_pair_that_merged() -> None:
+    """The merge KeyRefused names the two keys Python merges, not the first key seen."""
+    payload = msgpack.packb({"x": 1, "a": 2, msgpack.ExtType(EXT_SYMBOL, b"a"): 3})
+    with pytest.raises(KeyRefused) as info:
+        unpack(payload)
+    assert str(info.value) == 'Hash keys "a" and :a are distinct in Ruby but one key in Python'
+
+
+class _IdentityInt(int):
+    """An int whose instances are distinct dict keys though they send the same Integer."""
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def test_dict_keys_distinct_in_python_but_equal_on_the_wire_are_refused() -> None:
+    """Two keys Python keeps apart that send one wire key raise an exact WireError."""
+    value = {_IdentityInt(1): "a", _IdentityInt(1): "b"}
+    assert len(value) == 2
+    with pytest.raises(
+        codec.WireError, match=r"^a dict whose keys are distinct in Python but not on the wire$"
+    ):
+        codec.to_wire(value, None)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        (FrozenHash({"a": 1}), FrozenHash({"b": 1})),
+        (FrozenHash({"a": 1}), FrozenHash({"a": 2})),
+    ],
+    ids=["keys-differ", "values-differ"],
+)
+def test_hash_keys_differing_in_a_key_or_a_value_are_sent_apart(
+    keys: tuple[FrozenHash, FrozenHash],
+) -> None:
+    """Hash-valued dict keys that differ in one key or one value stay two keys."""
+    wired = codec.to_wire({keys[0]: 1, keys[1]: 2}, None)
+    assert wired == {keys[0]: 1, keys[1]: 2}
+    assert unpack(codec.pack(wired)) == {keys[0]: 1, keys[1]: 2}
+
+
+def test_host_object_dict_key_becomes_a_handle() -> None:
+    """A host object used as a dict key is sent as a Handle in the table."""
+    table = HandleTable()
+    obj = object()
+    wired = codec.to_wire({obj: 1}, table)
+    assert list(wired.values()) == [1]
+    (key,) = wired
+    assert type(key) is msgpack.ExtType and key.code == EXT_HANDLE
+    assert table.get(int.from_bytes(key.data, "big")) is obj
+
+
+def _nested_tuple(levels: int) -> tuple[Any, ...]:
+    value: tuple[Any, ...] = ()
+    for _ in range(levels - 1):
+        value = (value,)
+    return value
+
+
+def test_a_dict_key_counts_the_dicts_level() -> None:
+    """A key nests under its dict: 127 levels in a key are sent, 128 are too deep."""
+    assert codec.to_wire({_nested_tuple(MAX_DEPTH - 1): 1}, None) is not None
+    with pytest.raises(codec.WireError, match=r"^value nested deeper than 128 levels"):
+        codec.to_wire({_nested_tuple(MAX_DEPTH): 1}, None)
+
+
+def test_unpack_outline_keeps_str_and_bytes_apart() -> None:
+    """The outline decodes str as str and bin as bytes, the skipped item as None."""
+    payload = msgpack.packb([1, "skipped", "text", b"\xff"], use_bin_type=True)
+    items = codec.unpack_outline(payload, 1)
+    assert items == [1, None, "text", b"\xff"]
+    assert items is not None and type(items[2]) is str and type(items[3]) is bytes
+
+
+@pytest.mark.parametrize(
+    ("small", "big"),
+    [
+        (list(range(16)), list(range(17))),
+        ({str(i): i for i in range(16)}, {str(i): i for i in range(17)}),
+        (msgpack.ExtType(5, b"x" * 16), msgpack.ExtType(5, b"x" * 17)),
+    ],
+    ids=["array", "map", "ext"],
+)
+def test_unpack_outline_keeps_items_of_16_and_refuses_17(small: Any, big: Any) -> None:
+    """An outline item may hold 16 elements (or ext bytes); 17 make the outline None."""
+    assert codec.unpack_outline(msgpack.packb([0, small]), 0) == [None, small]
+    assert codec.unpack_outline(msgpack.packb([0, big]), 0) is None

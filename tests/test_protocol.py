@@ -282,3 +282,36 @@ def test_frame_cap_covers_what_a_worker_may_send() -> None:
     message = reader.next_message()
     assert isinstance(message, proto.Done) and message.payload is not None
     assert len(message.payload) == 128 << 20
+
+
+@pytest.mark.parametrize(
+    "items", [[], ["Ready", 1], [None, 1]], ids=["empty", "str-tag", "nil-tag"]
+)
+def test_untagged_frame_message_is_exact(items: list[object]) -> None:
+    """An untagged frame's ProtocolError says exactly that it is not a tagged message."""
+    with pytest.raises(proto.ProtocolError, match=r"^frame is not a tagged message$"):
+        decode_one(packed(*items))
+
+
+@pytest.mark.parametrize("tag", [7, 99])
+def test_unknown_message_type_names_the_tag(tag: int) -> None:
+    """The unknown-type ProtocolError names the tag itself, not another element."""
+    with pytest.raises(proto.ProtocolError, match=rf"^unknown message type {tag}$"):
+        decode_one(packed(tag, 12345))
+
+
+@pytest.mark.parametrize("run_id", [0, 1, 2**40, 2**63 - 1, -1])
+def test_started_word_round_trips(run_id: int) -> None:
+    """write_started stores the run id as a little-endian int64 at offset 0 that
+    read_started returns unchanged, leaving the bytes after it alone."""
+    memory = bytearray(b"\xaa" * (proto.STARTED_BYTES + 4))
+    proto.write_started(memory, run_id)
+    assert bytes(memory[: proto.STARTED_BYTES]) == struct.pack("<q", run_id)
+    assert bytes(memory[proto.STARTED_BYTES :]) == b"\xaa" * 4
+    value = proto.read_started(memory)
+    assert type(value) is int and value == run_id
+
+
+def test_need_data_repr() -> None:
+    """NEED_DATA reprs as its name (it shows up in test and log output)."""
+    assert repr(proto.NEED_DATA) == "NEED_DATA"
