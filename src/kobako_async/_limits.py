@@ -48,7 +48,7 @@ class Limits:
     profile: Profile = "hermetic"
 
     def __post_init__(self) -> None:
-        _check_timeout(self.timeout)
+        check_seconds("timeout", self.timeout)
         _check_int("memory_limit", self.memory_limit, 1 << 20, 4 << 30, optional=True)
         _check_int("fuel", self.fuel, 1, 1 << 62, optional=True)
         _check_int("max_service_calls", self.max_service_calls, 0, 1 << 62, optional=True)
@@ -82,7 +82,8 @@ KEEP: Any = _Keep()
 """Default of per-run overrides: keep the Sandbox's or Pool's setting."""
 
 
-def _check_timeout(value: object) -> None:
+def check_seconds(name: str, value: object) -> None:
+    """Raises ValueError unless ``value`` is None or seconds in (0, MAX_TIMEOUT_S]."""
     if value is None:
         return
     if (
@@ -90,9 +91,7 @@ def _check_timeout(value: object) -> None:
         or isinstance(value, bool)
         or not 0 < value <= MAX_TIMEOUT_S  # also False for NaN
     ):
-        raise ValueError(
-            f"timeout must be seconds in (0, {MAX_TIMEOUT_S:g}] or None, got {value!r}"
-        )
+        raise ValueError(f"{name} must be seconds in (0, {MAX_TIMEOUT_S:g}] or None, got {value!r}")
 
 
 def _check_int(name: str, value: object, low: int, high: int, optional: bool = False) -> None:

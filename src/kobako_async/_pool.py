@@ -49,13 +49,13 @@ from ._limits import (
     KEEP,
     MAX_MESSAGE_BYTES,
     MAX_SERVICE_CALLS,
-    MAX_TIMEOUT_S,
     MEMORY_LIMIT_BYTES,
     STDERR_LIMIT_BYTES,
     STDOUT_LIMIT_BYTES,
     TIMEOUT_S,
     Limits,
     Profile,
+    check_seconds,
 )
 from ._map import Inputs, Job, MapBatch, MapResult
 from ._process import (
@@ -95,19 +95,6 @@ class _Waiter:
     event: anyio.Event
     worker: WorkerHandle | None = None
     error: BaseException | None = None
-
-
-def _check_queue_timeout(value: object) -> None:
-    if value is None:
-        return
-    if (
-        not isinstance(value, (int, float))
-        or isinstance(value, bool)
-        or not 0 < value <= MAX_TIMEOUT_S  # also False for NaN
-    ):
-        raise ValueError(
-            f"queue_timeout must be seconds in (0, {MAX_TIMEOUT_S:g}] or None, got {value!r}"
-        )
 
 
 class Pool:
@@ -161,7 +148,7 @@ class Pool:
         ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        _check_queue_timeout(queue_timeout)
+        check_seconds("queue_timeout", queue_timeout)
         # a bad guest file fails here, in the parent, not in every worker
         self._min_memory_limit = check_guest().min_memory_limit_bytes
         self.workers = workers
@@ -485,7 +472,7 @@ class Pool:
         if queue_timeout is KEEP:
             queue_timeout = self.queue_timeout
         else:
-            _check_queue_timeout(queue_timeout)
+            check_seconds("queue_timeout", queue_timeout)
         return None if queue_timeout is None else time.monotonic() + queue_timeout
 
     @contextlib.contextmanager
