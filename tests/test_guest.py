@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import wasmtime
+from tests.adversarial.test_hostile_guest import build_guest
 
 from kobako_async import GuestLoadError, SandboxError, TrapError
 from kobako_async._codec import pack
 from kobako_async._guest import GuestRunner, default_wasm_path
-from kobako_async._guestfile import ABI_VERSION, INFO_SECTION
+from kobako_async._guestfile import ABI_VERSION
 from kobako_async._limits import Limits
 from kobako_async._sandbox import Usage, decode_outcome
 from kobako_async._services import Dispatcher
@@ -154,24 +153,8 @@ def tiny_runner(tmp_path: Path, **fields: object) -> GuestRunner:
     }  # fmt: skip
     values.update(fields)
     path = tmp_path / "tiny.wasm"
-    path.write_bytes(wasmtime.wat2wasm(TINY_GUEST.format(**values)) + _guest_section())
+    path.write_bytes(build_guest(TINY_GUEST.format(**values)))
     return GuestRunner(wasm_path=path, cache_dir=tmp_path)
-
-
-def _guest_section() -> bytes:
-    """The custom section that marks a kobako guest of this ABI (guest/build.py's)."""
-    name, data = INFO_SECTION.encode(), json.dumps({"abi": ABI_VERSION}).encode()
-    payload = _leb128(len(name)) + name + data
-    return b"\x00" + _leb128(len(payload)) + payload
-
-
-def _leb128(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def test_wasi_stubs_grant_nothing(tmp_path: Path) -> None:
